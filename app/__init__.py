@@ -1,0 +1,103 @@
+"""Herald: real-time notifications over REST, a message broker and WebSockets."""
+
+import logging
+
+import swagger_ui_bundle
+from flask import Blueprint, Flask, request
+
+from app.errors import error_response
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(config=None):
+    """Build a Herald app; `config` is a settings object, or a dict of overrides."""
+    from config import load_config
+
+    app = Flask(__name__)
+    settings = config if config is not None and not isinstance(config, dict) else load_config()
+    app.config.from_object(settings)
+    if isinstance(config, dict):
+        app.config.update(config)
+    logging.basicConfig(
+        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    _init_extensions(app)
+    _register_blueprints(app)
+    app.before_request(_require_json_bodies)
+
+    from app import realtime
+
+    realtime.init_app(app)
+    _bootstrap_admin(app)
+    return app
+
+
+def _init_extensions(app):
+    from app import cli, database, errors
+    from app.auth import tokens
+    from app.extensions import api, jwt, sock
+
+    database.init_app(app)
+    errors.init_app(app)
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    jwt.init_app(app)
+    tokens.init_app(jwt)
+    sock.init_app(app)
+    cli.init_app(app)
+
+
+def _register_blueprints(app):
+    from app.auth.routes import blp as auth_blp
+    from app.extensions import api
+    from app.health import blp as health_blp
+    from app.notifications.routes import blp as notifications_blp
+    from app.realtime.routes import bp as realtime_bp
+
+    for blueprint in (auth_blp, notifications_blp, health_blp):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(realtime_bp)
+    # Swagger UI's files come from the swagger-ui-bundle package: no CDN.
+    app.register_blueprint(
+        Blueprint(
+            "swagger_ui_files",
+            __name__,
+            static_folder=swagger_ui_bundle.swagger_ui_path,
+            static_url_path=app.config["OPENAPI_SWAGGER_UI_URL"].rstrip("/"),
+        )
+    )
+
+
+def _require_json_bodies():
+    """A body that is not JSON is a 415, not a confusing 422."""
+    has_body = request.method in ("POST", "PUT", "PATCH") and request.content_length
+    if has_body and request.path.startswith("/api/") and not request.is_json:
+        return error_response(415, "Send the body as application/json.")
+    return None
+
+
+def _bootstrap_admin(app):
+    """Create the admin named by ADMIN_USERNAME/EMAIL/PASSWORD, when all three are set."""
+    username, email, password = (
+        app.config["ADMIN_USERNAME"],
+        app.config["ADMIN_EMAIL"],
+        app.config["ADMIN_PASSWORD"],
+    )
+    if not (username and email and password):
+        return
+    from app.auth import service
+    from app.database import DATABASE_ERRORS
+
+    try:
+        with app.app_context():
+            service.ensure_admin(
+                username=username,
+                email=email,
+                password=password,
+                rounds=app.config["BCRYPT_ROUNDS"],
+            )
+    except DATABASE_ERRORS as error:
+        logger.error("Admin %s not bootstrapped, the database is unavailable: %s", username, error)

@@ -1,0 +1,98 @@
+"""Auth and user endpoints: thin views over `app.auth.service`."""
+
+from flask import current_app
+from flask.views import MethodView
+from flask_jwt_extended import current_user, jwt_required
+from flask_smorest import Blueprint
+
+from app.auth import schemas, service
+from app.errors import ErrorSchema
+from app.security import admin_required
+
+blp = Blueprint("auth", __name__, url_prefix="/api", description="Accounts and tokens")
+BEARER = [{"bearerAuth": []}]
+
+
+def _ttl():
+    return current_app.config["PRESENCE_TTL"]
+
+
+@blp.route("/register")
+class Register(MethodView):
+    @blp.arguments(schemas.RegisterSchema)
+    @blp.response(201, schemas.UserSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="Username or email taken")
+    def post(self, body):
+        """Create an account"""
+        user = service.register_user(**body, rounds=current_app.config["BCRYPT_ROUNDS"])
+        return service.user_view(user, online=False)
+
+
+@blp.route("/login")
+class Login(MethodView):
+    @blp.arguments(schemas.LoginSchema)
+    @blp.response(200, schemas.TokenSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="Invalid credentials")
+    def post(self, body):
+        """Exchange a username or email and password for tokens"""
+        user = service.authenticate(**body)
+        return service.issue_tokens(
+            user, access_expires=current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+        )
+
+
+@blp.route("/token/refresh")
+class TokenRefresh(MethodView):
+    @jwt_required(refresh=True)
+    @blp.response(200, schemas.TokenSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="Missing or invalid refresh token")
+    @blp.doc(security=BEARER, description="Send the refresh token as the bearer token.")
+    def post(self):
+        """Get a new access token"""
+        return service.refresh_access(
+            current_user, access_expires=current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+        )
+
+
+@blp.route("/users/me")
+class Me(MethodView):
+    @jwt_required()
+    @blp.response(200, schemas.UserSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="Not authenticated")
+    @blp.doc(security=BEARER)
+    def get(self):
+        """The signed-in user, with their live `connected` state"""
+        return service.describe_user(current_user, presence_ttl=_ttl())
+
+
+@blp.route("/users")
+class Users(MethodView):
+    @jwt_required()
+    @blp.arguments(schemas.UserQuerySchema, location="query")
+    @blp.response(200, schemas.UserPageSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="Not authenticated")
+    @blp.doc(security=BEARER)
+    def get(self, query):
+        """Users by name, with who is online; email and role are shown to admins only"""
+        items, meta = service.list_users(**query, presence_ttl=_ttl())
+        if not current_user.is_admin:
+            items = [
+                {k: v for k, v in item.items() if k not in ("email", "role")} for item in items
+            ]
+        return {"items": items, "meta": meta}
+
+
+@blp.route("/users/<user_id>/role")
+class UserRole(MethodView):
+    @jwt_required()
+    @admin_required
+    @blp.arguments(schemas.RoleSchema)
+    @blp.response(200, schemas.UserSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="Admins only")
+    @blp.alt_response(404, schema=ErrorSchema, description="No such user")
+    @blp.doc(security=BEARER)
+    def put(self, body, user_id):
+        """Make a user an admin or a plain user (admins only)"""
+        user = service.get_user(user_id)
+        service.set_role(username=user.username, role=body["role"])
+        return service.describe_user(service.get_user(user_id), presence_ttl=_ttl())

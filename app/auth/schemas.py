@@ -1,0 +1,72 @@
+"""Request and response bodies of the auth API."""
+
+import marshmallow as ma
+from marshmallow import validate
+
+from app.pagination import PageArgsSchema, PageMetaSchema
+
+USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,32}$"
+
+
+class RegisterSchema(ma.Schema):
+    username = ma.fields.String(
+        required=True,
+        validate=validate.Regexp(
+            USERNAME_PATTERN, error="3 to 32 characters of letters, digits, '_', '.' or '-'."
+        ),
+    )
+    email = ma.fields.Email(required=True, validate=validate.Length(max=254))
+    password = ma.fields.String(
+        required=True, load_only=True, validate=validate.Length(min=8, max=128)
+    )
+
+
+class LoginSchema(ma.Schema):
+    username = ma.fields.String(validate=validate.Length(min=1, max=254))
+    email = ma.fields.String(validate=validate.Length(min=1, max=254))
+    password = ma.fields.String(required=True, load_only=True, validate=validate.Length(max=128))
+
+    @ma.validates_schema
+    def one_identifier(self, data, **kwargs):
+        if not data.get("username") and not data.get("email"):
+            raise ma.ValidationError("Give a username or an email.", "username")
+
+
+class TokenSchema(ma.Schema):
+    access_token = ma.fields.String(required=True)
+    refresh_token = ma.fields.String()
+    token_type = ma.fields.String(dump_default="Bearer")
+    expires_in = ma.fields.Integer(metadata={"description": "Access token lifetime in seconds"})
+
+
+class UserSchema(ma.Schema):
+    """A user as the API shows it; never the password."""
+
+    id = ma.fields.String(required=True)
+    username = ma.fields.String(required=True)
+    email = ma.fields.String()
+    role = ma.fields.String()
+    connected = ma.fields.Boolean()
+    createdAt = ma.fields.DateTime(attribute="created_at")
+
+
+class PublicUserSchema(ma.Schema):
+    """What any signed-in user may see of another: enough to address and watch them."""
+
+    id = ma.fields.String(required=True)
+    username = ma.fields.String(required=True)
+    connected = ma.fields.Boolean()
+
+
+class UserQuerySchema(PageArgsSchema):
+    username = ma.fields.String(metadata={"description": "Exact username to look up"})
+    online = ma.fields.Boolean(metadata={"description": "Only users with a live socket"})
+
+
+class UserPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(UserSchema), required=True)
+    meta = ma.fields.Nested(PageMetaSchema, required=True)
+
+
+class RoleSchema(ma.Schema):
+    role = ma.fields.String(required=True, validate=validate.OneOf(["user", "admin"]))

@@ -1,0 +1,84 @@
+"""The outbox relay: publishes saved notifications until the broker has them.
+
+Requests only save; this background loop publishes what is unpublished, oldest
+first, and marks it published. A broker outage just leaves rows waiting; the
+loop retries with backoff, so an accepted notification is never lost. Each
+instance relays its own notifications at once (`wake`) and, on its periodic
+sweep, those another instance left behind for longer than OUTBOX_ORPHAN_AFTER.
+"""
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+from mongoengine.queryset.visitor import Q
+
+from app.brokers import OutgoingMessage
+from app.clock import now
+from app.concurrency import Backoff, spawn
+from app.database import DATABASE_ERRORS
+from app.notifications import events
+from app.notifications.models import Notification
+
+logger = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(self, broker, *, instance_id, topic, poll_interval, orphan_after, batch_size):
+        self.broker, self.instance_id, self.topic = broker, instance_id, topic
+        self.poll_interval, self.orphan_after = poll_interval, orphan_after
+        self.batch_size = batch_size
+        self._wake = threading.Event()
+        self._stopped = False
+
+    def start(self):
+        spawn(self._run, name="herald-outbox")
+
+    def stop(self):
+        self._stopped = True
+        self._wake.set()
+
+    def wake(self):
+        """Publish soon: a notification was just saved."""
+        self._wake.set()
+
+    def _run(self):
+        backoff = Backoff(base=self.poll_interval / 4, cap=max(self.poll_interval, 5.0))
+        while not self._stopped:
+            try:
+                while self.relay_once() == self.batch_size:
+                    pass
+                backoff.reset()
+                self._wake.wait(self.poll_interval)
+            except self.broker.connection_errors + DATABASE_ERRORS as error:
+                delay = backoff.next_delay()
+                logger.warning("Outbox relay failed (%s); retrying in %.1fs", error, delay)
+                time.sleep(delay)
+            except Exception:
+                logger.exception("Outbox relay crashed; retrying")
+                time.sleep(backoff.next_delay())
+            self._wake.clear()
+
+    def relay_once(self):
+        """Publish one batch of unpublished notifications; returns how many."""
+        orphaned = now() - timedelta(seconds=self.orphan_after)
+        pending = list(
+            Notification.objects(published=False)
+            .filter(Q(publisher=self.instance_id) | Q(created_at__lt=orphaned))
+            .order_by("id")
+            .limit(self.batch_size)
+        )
+        if not pending:
+            return 0
+        self.broker.publish_many([self._message(n) for n in pending])
+        Notification.objects(id__in=[n.id for n in pending]).update(set__published=True)
+        return len(pending)
+
+    def _message(self, notification):
+        return OutgoingMessage(
+            self.topic,
+            events.encode(notification),
+            key=notification.user_id,
+            headers={"content-type": events.CONTENT_TYPE, "herald-event": "notification"},
+        )

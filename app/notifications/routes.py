@@ -1,0 +1,144 @@
+"""Notification endpoints: thin views over `app.notifications.service`."""
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_jwt_extended import current_user, jwt_required
+from flask_smorest import Blueprint
+
+from app.errors import ErrorSchema
+from app.notifications import schemas, service
+from app.realtime import runtime_of
+from app.security import admin_required
+
+blp = Blueprint(
+    "notifications", __name__, url_prefix="/api/notifications", description="Notifications"
+)
+BEARER = [{"bearerAuth": []}]
+IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "maxLength": 255},
+    "description": "Repeat a request safely: the same key from the same sender "
+    "returns the first result and creates nothing new.",
+}
+
+
+def _publisher():
+    return current_app.config["INSTANCE_ID"]
+
+
+def _after_create():
+    runtime_of(current_app).relay.wake()
+
+
+@blp.route("")
+class Notifications(MethodView):
+    @jwt_required()
+    @blp.arguments(schemas.NotificationQuerySchema, location="query")
+    @blp.response(200, schemas.NotificationPageSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="Not authenticated")
+    @blp.doc(security=BEARER)
+    def get(self, query):
+        """The caller's notifications, newest first"""
+        items, meta = service.list_notifications(user_id=current_user.id, **query)
+        return {"items": items, "meta": meta}
+
+    @jwt_required()
+    @blp.arguments(schemas.NotificationCreateSchema)
+    @blp.response(201, schemas.NotificationSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="Not authenticated")
+    @blp.alt_response(404, schema=ErrorSchema, description="No such recipient")
+    @blp.doc(security=BEARER, parameters=[IDEMPOTENCY_HEADER])
+    def post(self, body):
+        """Notify a user; the notification is stored, then pushed to their sockets"""
+        key = request.headers.get("Idempotency-Key", "").strip()[:255] or None
+        notification, replayed = service.create_notification(
+            sender_id=current_user.id,
+            user_id=body["userId"],
+            message=body["message"],
+            type=body.get("type"),
+            data=body.get("data"),
+            idempotency_key=key,
+            publisher=_publisher(),
+        )
+        if replayed:
+            return notification, 201, {"Idempotent-Replayed": "true"}
+        _after_create()
+        return notification
+
+
+@blp.route("/broadcast")
+class Broadcast(MethodView):
+    @jwt_required()
+    @admin_required
+    @blp.arguments(schemas.BroadcastSchema)
+    @blp.response(201, schemas.BroadcastResultSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="Admins only")
+    @blp.alt_response(404, schema=ErrorSchema, description="Some recipients do not exist")
+    @blp.doc(security=BEARER)
+    def post(self, body):
+        """Send one message to many users, or to all (admins only)"""
+        count = service.broadcast(
+            sender_id=current_user.id,
+            message=body["message"],
+            type=body.get("type"),
+            data=body.get("data"),
+            user_ids=body.get("userIds"),
+            all_users=body["all"],
+            publisher=_publisher(),
+        )
+        _after_create()
+        return {"count": count}
+
+
+@blp.route("/unread-count")
+class UnreadCount(MethodView):
+    @jwt_required()
+    @blp.response(200, schemas.CountSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="Not authenticated")
+    @blp.doc(security=BEARER)
+    def get(self):
+        """How many of the caller's notifications are unread"""
+        return {"count": service.unread_count(user_id=current_user.id)}
+
+
+@blp.route("/read-all")
+class ReadAll(MethodView):
+    @jwt_required()
+    @blp.response(200, schemas.CountSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="Not authenticated")
+    @blp.doc(security=BEARER)
+    def post(self):
+        """Mark all of the caller's notifications read; returns how many changed"""
+        return {"count": service.mark_all_read(user_id=current_user.id)}
+
+
+@blp.route("/<notification_id>")
+class NotificationItem(MethodView):
+    @jwt_required()
+    @blp.response(200, schemas.NotificationSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="Not one of the caller's")
+    @blp.doc(security=BEARER)
+    def get(self, notification_id):
+        """One of the caller's notifications"""
+        return service.owned(user_id=current_user.id, notification_id=notification_id)
+
+    @jwt_required()
+    @blp.arguments(schemas.MarkReadSchema, required=False)
+    @blp.response(200, schemas.NotificationSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="Not one of the caller's")
+    @blp.doc(security=BEARER)
+    def put(self, body, notification_id):
+        """Mark a notification read (idempotent); `{"read": false}` marks it unread"""
+        return service.mark_read(
+            user_id=current_user.id, notification_id=notification_id, read=body["read"]
+        )
+
+    @jwt_required()
+    @blp.response(204)
+    @blp.alt_response(404, schema=ErrorSchema, description="Not one of the caller's")
+    @blp.doc(security=BEARER)
+    def delete(self, notification_id):
+        """Delete one of the caller's notifications"""
+        service.delete_notification(user_id=current_user.id, notification_id=notification_id)

@@ -1,0 +1,81 @@
+"""Request and response bodies of the notifications API."""
+
+import json
+
+import marshmallow as ma
+from flask import current_app
+from marshmallow import validate
+
+from app.pagination import PageArgsSchema, PageMetaSchema
+
+
+class NotificationSchema(ma.Schema):
+    """A notification as REST and the WebSocket show it."""
+
+    id = ma.fields.String(required=True)
+    userId = ma.fields.String(attribute="user_id", required=True)
+    senderId = ma.fields.String(attribute="sender_id", required=True)
+    message = ma.fields.String(required=True)
+    type = ma.fields.String(allow_none=True)
+    data = ma.fields.Dict(allow_none=True)
+    read = ma.fields.Boolean(required=True)
+    readAt = ma.fields.DateTime(attribute="read_at", allow_none=True)
+    createdAt = ma.fields.DateTime(attribute="created_at", required=True)
+
+
+def data_within_limit(data):
+    """`data` must encode to at most NOTIFICATION_DATA_MAX_BYTES of JSON."""
+    limit = current_app.config["NOTIFICATION_DATA_MAX_BYTES"]
+    if len(json.dumps(data, separators=(",", ":")).encode()) > limit:
+        raise ma.ValidationError(f"Must encode to at most {limit} bytes of JSON.")
+
+
+class NotificationContentSchema(ma.Schema):
+    message = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    type = ma.fields.String(validate=validate.Length(min=1, max=64))
+    data = ma.fields.Dict(
+        validate=data_within_limit,
+        metadata={"description": "Small JSON object, at most 4 KB encoded"},
+    )
+
+
+class NotificationCreateSchema(NotificationContentSchema):
+    userId = ma.fields.String(required=True, metadata={"description": "The recipient's id"})
+
+
+class BroadcastSchema(NotificationContentSchema):
+    userIds = ma.fields.List(
+        ma.fields.String(),
+        validate=validate.Length(min=1, max=10000),
+        metadata={"description": "Recipients"},
+    )
+    all = ma.fields.Boolean(load_default=False, metadata={"description": "Send to every user"})
+
+    @ma.validates_schema
+    def recipients(self, data, **kwargs):
+        if bool(data.get("userIds")) == bool(data.get("all")):
+            raise ma.ValidationError("Give either userIds or all=true.", "userIds")
+
+
+class BroadcastResultSchema(ma.Schema):
+    count = ma.fields.Integer(required=True, metadata={"description": "Notifications created"})
+
+
+class NotificationQuerySchema(PageArgsSchema):
+    read = ma.fields.Boolean(metadata={"description": "Only read (true) or unread (false) ones"})
+
+
+class NotificationPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(NotificationSchema), required=True)
+    meta = ma.fields.Nested(PageMetaSchema, required=True)
+
+
+class MarkReadSchema(ma.Schema):
+    read = ma.fields.Boolean(load_default=True, metadata={"description": "false marks it unread"})
+
+
+class CountSchema(ma.Schema):
+    count = ma.fields.Integer(required=True)
+
+
+NOTIFICATION = NotificationSchema()

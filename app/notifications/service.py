@@ -1,0 +1,159 @@
+"""Creating, listing and marking notifications; plain functions, no Flask request inside.
+
+A notification is saved with `published=False` and handed to the broker by the
+outbox relay (`app.notifications.outbox`), so accepting it never depends on the
+broker being up.
+"""
+
+import hashlib
+import json
+
+from mongoengine.errors import NotUniqueError
+
+from app.auth.models import User
+from app.clock import now
+from app.errors import NotFound, Unprocessable
+from app.ids import is_uuid, new_id
+from app.notifications.models import IdempotencyRecord, Notification
+from app.pagination import page_of
+
+INSERT_BATCH = 1000
+
+
+def create_notification(
+    *, sender_id, user_id, message, publisher, type=None, data=None, idempotency_key=None
+):
+    """Store a notification for `user_id`; returns `(notification, replayed)`.
+
+    With an idempotency key the notification's id is chosen and recorded first,
+    so a retry of the same request finds or finishes the same notification.
+    `publisher` is the instance whose outbox relay publishes it.
+    """
+    if not is_uuid(user_id) or not User.objects(id=user_id).only("id").first():
+        raise NotFound("No such recipient.", errors={"userId": ["No user has this id."]})
+    fields = {
+        "user_id": user_id,
+        "sender_id": sender_id,
+        "message": message,
+        "type": type,
+        "data": data,
+    }
+    if not idempotency_key:
+        return _insert(Notification(publisher=publisher, **fields)), False
+    record = _claim_key(sender_id, idempotency_key, fields)
+    existing = Notification.objects(id=record.notification_id).first()
+    if existing:
+        return existing, True
+    return _insert(Notification(id=record.notification_id, publisher=publisher, **fields)), False
+
+
+def _claim_key(sender_id, key, fields):
+    fingerprint = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+    record = IdempotencyRecord(
+        id=f"{sender_id}:{key}", fingerprint=fingerprint, notification_id=new_id()
+    )
+    try:
+        record.save(force_insert=True)
+    except NotUniqueError:
+        record = IdempotencyRecord.objects(id=record.id).first()
+    if record.fingerprint != fingerprint:
+        raise Unprocessable(
+            "This Idempotency-Key was already used with a different request.",
+            errors={"Idempotency-Key": ["Reused with a different body."]},
+        )
+    return record
+
+
+def _insert(notification):
+    try:
+        notification.save(force_insert=True)
+    except NotUniqueError:  # the same idempotent request, running concurrently
+        notification = Notification.objects.get(id=notification.id)
+    return notification
+
+
+def broadcast(
+    *, sender_id, message, publisher, user_ids=None, all_users=False, type=None, data=None
+):
+    """One notification for each of `user_ids` (or every user); returns how many."""
+    if all_users:
+        recipients = list(User.objects.distinct("id"))
+    else:
+        recipients = list(dict.fromkeys(user_ids))
+        known = set(User.objects(id__in=[u for u in recipients if is_uuid(u)]).distinct("id"))
+        unknown = [u for u in recipients if u not in known]
+        if unknown:
+            raise NotFound("Some recipients do not exist.", errors={"userIds": unknown[:100]})
+    for start in range(0, len(recipients), INSERT_BATCH):
+        batch = recipients[start : start + INSERT_BATCH]
+        Notification.objects.insert(
+            [
+                Notification(
+                    user_id=u,
+                    sender_id=sender_id,
+                    message=message,
+                    type=type,
+                    data=data,
+                    publisher=publisher,
+                )
+                for u in batch
+            ],
+            load_bulk=False,
+        )
+    return len(recipients)
+
+
+def owned(*, user_id, notification_id):
+    """The caller's notification; anyone else's is a 404 like a missing one."""
+    if not is_uuid(notification_id):
+        raise NotFound("No such notification.")
+    notification = Notification.objects(id=notification_id, user_id=user_id).first()
+    if notification is None:
+        raise NotFound("No such notification.")
+    return notification
+
+
+def list_notifications(*, user_id, page, per_page, read=None):
+    """The caller's notifications, newest first."""
+    notifications = Notification.objects(user_id=user_id).order_by("-id")
+    if read is not None:
+        notifications = notifications.filter(read=read)
+    return page_of(notifications, page=page, per_page=per_page)
+
+
+def mark_read(*, user_id, notification_id, read=True):
+    """Set the read state; marking read again keeps the first `readAt`."""
+    owned(user_id=user_id, notification_id=notification_id)
+    query = Notification.objects(id=notification_id, user_id=user_id, read=not read)
+    if read:
+        query.update_one(set__read=True, set__read_at=now())
+    else:
+        query.update_one(set__read=False, unset__read_at=True)
+    return owned(user_id=user_id, notification_id=notification_id)
+
+
+def mark_all_read(*, user_id):
+    """Mark every unread notification of the caller read; returns how many changed."""
+    return Notification.objects(user_id=user_id, read=False).update(
+        set__read=True, set__read_at=now()
+    )
+
+
+def unread_count(*, user_id):
+    return Notification.objects(user_id=user_id, read=False).count()
+
+
+def delete_notification(*, user_id, notification_id):
+    owned(user_id=user_id, notification_id=notification_id).delete()
+
+
+def missed_since(*, user_id, since, limit):
+    """What came for `user_id` after notification `since`, oldest first.
+
+    Returns `(notifications, truncated)`; when more than `limit` were missed, the
+    newest `limit` are returned, since a client shows the latest first.
+    """
+    if not is_uuid(since):
+        raise Unprocessable("`since` must be a notification id.", errors={"since": ["Not a UUID."]})
+    newest = list(Notification.objects(user_id=user_id, id__gt=since).order_by("-id")[: limit + 1])
+    return newest[:limit][::-1], len(newest) > limit

@@ -1,0 +1,31 @@
+"""Page parameters and metadata shared by the list endpoints."""
+
+import math
+
+import marshmallow as ma
+from marshmallow import validate
+
+
+class PageArgsSchema(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class PageMetaSchema(ma.Schema):
+    page = ma.fields.Integer(required=True)
+    perPage = ma.fields.Integer(required=True)
+    total = ma.fields.Integer(required=True, metadata={"description": "Items matching the query"})
+    totalPages = ma.fields.Integer(required=True)
+
+
+def page_of(queryset, *, page, per_page):
+    """The items of one page of `queryset` and the metadata describing it."""
+    total = queryset.count()
+    items = list(queryset.skip((page - 1) * per_page).limit(per_page))
+    meta = {
+        "page": page,
+        "perPage": per_page,
+        "total": total,
+        "totalPages": math.ceil(total / per_page),
+    }
+    return items, meta

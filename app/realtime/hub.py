@@ -1,0 +1,169 @@
+"""Which sockets this instance holds, per user, and how frames reach them.
+
+Delivery never blocks on a socket: a frame is queued on the socket's session
+and written by a short-lived writer (a greenlet under gevent) that exists only
+while the queue is non-empty, so an idle socket costs no greenlet. A socket
+whose queue overflows is closed; its client reconnects with `since` and gets
+what it missed from the database.
+"""
+
+import contextlib
+import logging
+import threading
+from collections import deque
+
+from app.concurrency import spawn
+
+logger = logging.getLogger(__name__)
+
+CLOSE_TRY_AGAIN_LATER = 1013
+RECENT_IDS_PER_USER = 128
+
+
+class SocketSession:
+    """One open WebSocket of one user."""
+
+    __slots__ = (
+        "closed",
+        "lock",
+        "max_queue",
+        "paused",
+        "queue",
+        "skip",
+        "user_id",
+        "writing",
+        "ws",
+    )
+
+    def __init__(self, ws, user_id, *, max_queue, paused=False):
+        self.ws, self.user_id, self.max_queue = ws, user_id, max_queue
+        self.queue = deque()
+        self.lock = threading.Lock()
+        self.writing = False
+        self.paused = paused  # while a reconnecting client is sent its backlog
+        self.closed = False
+        self.skip = ()  # ids this socket got from its backlog, not to be sent again live
+
+    def push(self, frame, notification_id=None):
+        """Queue a frame for this socket; never blocks."""
+        with self.lock:
+            if self.closed or (notification_id is not None and notification_id in self.skip):
+                return
+            if len(self.queue) >= self.max_queue:
+                self._overflow()
+                return
+            self.queue.append((notification_id, frame))
+            start = self._claim_writer()
+        if start:
+            spawn(self._drain, name="herald-ws-writer")
+
+    def resume(self, backlog):
+        """Send `backlog` (id, frame) pairs first, then what queued meanwhile, minus repeats."""
+        sent = frozenset(notification_id for notification_id, _ in backlog)
+        with self.lock:
+            self.skip = sent
+            live = [item for item in self.queue if item[0] is None or item[0] not in sent]
+            self.queue = deque(backlog + live)
+            self.paused = False
+            start = self._claim_writer()
+        if start:
+            spawn(self._drain, name="herald-ws-writer")
+
+    def _claim_writer(self):
+        if self.writing or self.paused or not self.queue:
+            return False
+        self.writing = True
+        return True
+
+    def _drain(self):
+        while True:
+            with self.lock:
+                if not self.queue or self.closed:
+                    self.writing = False
+                    return
+                _, frame = self.queue.popleft()
+            try:
+                self.ws.send(frame)
+            except Exception:  # the socket died; its handler cleans up
+                with self.lock:
+                    self.closed, self.writing = True, False
+                    self.queue.clear()
+                return
+
+    def _overflow(self):
+        logger.warning("Closing a socket of user %s: it cannot keep up", self.user_id)
+        self.closed = True
+        self.queue.clear()
+        spawn(self._close_slow, name="herald-ws-close")
+
+    def _close_slow(self):
+        with contextlib.suppress(Exception):
+            self.ws.close(reason=CLOSE_TRY_AGAIN_LATER, message="Too slow; reconnect with since")
+
+
+class _UserSockets:
+    __slots__ = ("recent", "recent_order", "sessions")
+
+    def __init__(self):
+        self.sessions = set()
+        self.recent = set()
+        self.recent_order = deque()
+
+    def first_time(self, notification_id):
+        """False for an id delivered lately: brokers deliver at least once."""
+        if notification_id in self.recent:
+            return False
+        self.recent.add(notification_id)
+        self.recent_order.append(notification_id)
+        if len(self.recent_order) > RECENT_IDS_PER_USER:
+            self.recent.discard(self.recent_order.popleft())
+        return True
+
+
+class NotificationHub:
+    """user id -> open sockets on this instance."""
+
+    def __init__(self):
+        self._users = {}
+        self._lock = threading.Lock()
+
+    def attach(self, session):
+        """Add a socket; True when it is the user's first on this instance."""
+        with self._lock:
+            user = self._users.get(session.user_id)
+            first = user is None
+            if first:
+                user = self._users[session.user_id] = _UserSockets()
+            user.sessions.add(session)
+        return first
+
+    def detach(self, session):
+        """Remove a socket; True when it was the user's last on this instance."""
+        with self._lock:
+            user = self._users.get(session.user_id)
+            if user is None:
+                return False
+            user.sessions.discard(session)
+            if user.sessions:
+                return False
+            del self._users[session.user_id]
+            return True
+
+    def deliver(self, user_id, notification_id, frame):
+        """Queue a notification frame on each of the user's sockets, once per id."""
+        with self._lock:
+            user = self._users.get(user_id)
+            if user is None or not user.first_time(notification_id):
+                return 0
+            sessions = list(user.sessions)
+        for session in sessions:
+            session.push(frame, notification_id)
+        return len(sessions)
+
+    def user_ids(self):
+        with self._lock:
+            return list(self._users)
+
+    def socket_count(self):
+        with self._lock:
+            return sum(len(user.sessions) for user in self._users.values())

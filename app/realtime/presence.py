@@ -1,0 +1,86 @@
+"""Who is online, across every Herald instance.
+
+Each instance keeps one `InstanceHeartbeat` fresh and one `PresenceEntry` per
+user it holds a socket for. A user is connected while some entry of theirs
+belongs to an instance whose heartbeat is younger than PRESENCE_TTL, so an
+instance that crashes takes its users offline by itself when its heartbeat
+expires; the entries it left behind are swept later.
+"""
+
+import logging
+from datetime import timedelta
+
+import mongoengine as me
+
+from app.clock import now as utcnow
+
+logger = logging.getLogger(__name__)
+
+
+class InstanceHeartbeat(me.Document):
+    id = me.StringField(primary_key=True)
+    beat_at = me.DateTimeField(required=True)
+    meta = {"collection": "instances"}
+
+
+class PresenceEntry(me.Document):
+    id = me.StringField(primary_key=True)  # "<instance>/<user>"
+    instance_id = me.StringField(required=True)
+    user_id = me.StringField(required=True)
+    since = me.DateTimeField(required=True)
+    meta = {"collection": "presence", "indexes": ["user_id", "instance_id"]}
+
+
+def live_instance_ids(*, ttl):
+    cutoff = utcnow() - timedelta(seconds=ttl)
+    return [beat.id for beat in InstanceHeartbeat.objects(beat_at__gt=cutoff).only("id")]
+
+
+def online_user_ids(*, ttl, user_ids=None):
+    """The ids (of `user_ids`, or of everybody) with a socket on a live instance."""
+    entries = PresenceEntry.objects(instance_id__in=live_instance_ids(ttl=ttl))
+    if user_ids is not None:
+        entries = entries.filter(user_id__in=list(user_ids))
+    return set(entries.distinct("user_id"))
+
+
+def is_online(user_id, *, ttl):
+    return bool(online_user_ids(ttl=ttl, user_ids=[user_id]))
+
+
+def beat(instance_id):
+    """Record that `instance_id` is alive."""
+    InstanceHeartbeat.objects(id=instance_id).update_one(set__beat_at=utcnow(), upsert=True)
+
+
+def mark_online(instance_id, user_id):
+    PresenceEntry.objects(id=f"{instance_id}/{user_id}").update_one(
+        set__instance_id=instance_id, set__user_id=user_id, set__since=utcnow(), upsert=True
+    )
+
+
+def mark_offline(instance_id, user_id):
+    PresenceEntry.objects(id=f"{instance_id}/{user_id}").delete()
+
+
+def sync_instance(instance_id, user_ids):
+    """Make the stored entries of `instance_id` exactly `user_ids` (after a database outage)."""
+    stored = set(PresenceEntry.objects(instance_id=instance_id).distinct("user_id"))
+    for user_id in set(user_ids) - stored:
+        mark_online(instance_id, user_id)
+    for user_id in stored - set(user_ids):
+        mark_offline(instance_id, user_id)
+
+
+def retire_instance(instance_id):
+    """Forget an instance that shuts down cleanly, taking its users offline at once."""
+    PresenceEntry.objects(instance_id=instance_id).delete()
+    InstanceHeartbeat.objects(id=instance_id).delete()
+
+
+def sweep_dead_instances(*, ttl):
+    """Delete what instances that stopped beating long ago left behind."""
+    cutoff = utcnow() - timedelta(seconds=ttl * 10)
+    for beat_doc in InstanceHeartbeat.objects(beat_at__lt=cutoff).only("id"):
+        logger.info("Sweeping presence of dead instance %s", beat_doc.id)
+        retire_instance(beat_doc.id)

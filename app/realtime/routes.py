@@ -1,0 +1,110 @@
+"""`GET /ws`: the WebSocket a signed-in client keeps open to receive notifications.
+
+The handshake is authenticated before the upgrade (a bad or missing token gets
+a 401, never a socket). Server frames are JSON objects with a `type`:
+`notification`, `ready` (after the backlog of a reconnect), `read`, `pong` and
+`error`. Client frames: `{"type": "read", "id": ...}` and `{"type": "ping"}`.
+"""
+
+import json
+import logging
+
+from flask import Blueprint, current_app, request
+from flask_jwt_extended import current_user, verify_jwt_in_request
+
+from app.database import DATABASE_ERRORS
+from app.errors import HeraldError
+from app.extensions import sock
+from app.notifications import service
+from app.notifications.schemas import NOTIFICATION
+from app.realtime import presence, runtime_of
+from app.realtime.hub import SocketSession
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("realtime", __name__)
+
+
+def frame(kind, **fields):
+    return json.dumps({"type": kind, **fields}, separators=(",", ":"), default=str)
+
+
+@bp.before_request
+def authenticate_handshake():
+    """Refuse the upgrade unless the access token (query `token` or header) is valid."""
+    verify_jwt_in_request(locations=["query_string", "headers"])
+    if not current_app.config["WS_PERMESSAGE_DEFLATE"]:
+        # Without the offer, simple-websocket keeps no zlib state (~90 KB) per socket.
+        request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
+
+
+@sock.route("/ws", bp=bp)
+def notifications_socket(ws):
+    config, realtime = current_app.config, runtime_of(current_app)
+    user_id, since = current_user.id, request.args.get("since")
+    session = SocketSession(ws, user_id, max_queue=config["WS_SEND_QUEUE_SIZE"], paused=bool(since))
+    if realtime.hub.attach(session):
+        _set_presence(presence.mark_online, realtime.instance_id, user_id)
+    try:
+        _send_backlog(session, since, limit=config["WS_RESUME_LIMIT"])
+        while True:
+            text = ws.receive()
+            if text is None:
+                break
+            session.push(_answer(user_id, text))
+    finally:
+        session.closed = True
+        if realtime.hub.detach(session):
+            _set_presence(presence.mark_offline, realtime.instance_id, user_id)
+
+
+def _send_backlog(session, since, *, limit):
+    """Queue what a reconnecting client missed, oldest first, before anything live."""
+    if not since:
+        session.push(frame("ready", data={"missed": 0, "truncated": False}))
+        return
+    try:
+        missed, truncated = service.missed_since(user_id=session.user_id, since=since, limit=limit)
+    except HeraldError as error:
+        session.resume(
+            [(None, frame("error", error={"code": error.status_code, "message": error.message}))]
+        )
+        return
+    backlog = [(n.id, frame("notification", data=NOTIFICATION.dump(n))) for n in missed]
+    backlog.append((None, frame("ready", data={"missed": len(missed), "truncated": truncated})))
+    session.resume(backlog)
+
+
+def _answer(user_id, text):
+    """The reply to one client frame."""
+    try:
+        message = json.loads(text)
+        kind = message.get("type") if isinstance(message, dict) else None
+    except ValueError:
+        kind = None
+    if kind == "ping":
+        return frame("pong")
+    if kind != "read" or not isinstance(message.get("id"), str):
+        return frame(
+            "error",
+            error={"code": 400, "message": 'Send {"type": "read", "id": ...} or {"type": "ping"}.'},
+        )
+    try:
+        notification = service.mark_read(user_id=user_id, notification_id=message["id"])
+    except HeraldError as error:
+        return frame(
+            "error",
+            error={"code": error.status_code, "message": error.message, "id": message["id"]},
+        )
+    except DATABASE_ERRORS:
+        return frame(
+            "error",
+            error={"code": 503, "message": "Database unavailable; try again.", "id": message["id"]},
+        )
+    return frame("read", data=NOTIFICATION.dump(notification))
+
+
+def _set_presence(change, instance_id, user_id):
+    try:
+        change(instance_id, user_id)
+    except DATABASE_ERRORS:
+        logger.warning("Presence not stored for %s; the heartbeat will repair it", user_id)

@@ -1,0 +1,151 @@
+"""Herald settings, read from the environment (and from `.env` in development).
+
+Every tunable of the service lives here; the rest of the code reads
+`current_app.config` and never `os.environ`.
+"""
+
+import os
+import secrets
+import socket
+import uuid
+
+from dotenv import load_dotenv
+
+# The default secret marks a development setup; production refuses it.
+DEFAULT_JWT_SECRET = "herald-development-secret-change-me"
+BASEDIR = os.path.abspath(os.path.dirname(__file__))
+
+
+def env_str(name, default=None):
+    """A string setting; an empty value counts as unset."""
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def env_int(name, default):
+    return int(env_str(name, default))
+
+
+def env_float(name, default):
+    return float(env_str(name, default))
+
+
+def env_bool(name, default):
+    value = env_str(name)
+    if value is None:
+        return default
+    return value.lower() in ("1", "true", "yes", "on")
+
+
+def default_instance_id():
+    """A name unique to this process, so each worker gets its own broker group."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class Config:
+    """Settings shared by every environment; each reads its variable at creation."""
+
+    ENV_NAME = "base"
+
+    def __init__(self):
+        self.SECRET_KEY = env_str("SECRET_KEY", secrets.token_hex(32))
+        self.JWT_SECRET_KEY = env_str("JWT_SECRET_KEY", DEFAULT_JWT_SECRET)
+        self.JWT_ACCESS_TOKEN_EXPIRES = env_int("JWT_ACCESS_TOKEN_EXPIRES", 900)
+        self.JWT_REFRESH_TOKEN_EXPIRES = env_int("JWT_REFRESH_TOKEN_EXPIRES", 14 * 24 * 3600)
+        self.JWT_QUERY_STRING_NAME = "token"
+        self.BCRYPT_ROUNDS = env_int("BCRYPT_ROUNDS", 12)
+
+        self.MONGODB_URI = env_str("MONGODB_URI", "mongodb://127.0.0.1:27027/herald")
+        self.MONGODB_TIMEOUT_MS = env_int("MONGODB_TIMEOUT_MS", 3000)
+
+        self.BROKER_URL = env_str("BROKER_URL", "memory://")
+        self.BROKER_TOPIC = env_str("BROKER_TOPIC", "herald.notifications")
+        self.BROKER_DEAD_LETTER_TOPIC = env_str("BROKER_DEAD_LETTER_TOPIC", "herald.dead-letters")
+        self.BROKER_GROUP_PREFIX = env_str("BROKER_GROUP_PREFIX", "herald")
+        self.BROKER_PUBLISH_TIMEOUT = env_float("BROKER_PUBLISH_TIMEOUT", 5.0)
+        self.INSTANCE_ID = env_str("INSTANCE_ID", default_instance_id())
+        self.CONSUMER_ENABLED = env_bool("CONSUMER_ENABLED", True)
+
+        self.OUTBOX_POLL_INTERVAL = env_float("OUTBOX_POLL_INTERVAL", 1.0)
+        self.OUTBOX_ORPHAN_AFTER = env_float("OUTBOX_ORPHAN_AFTER", 10.0)
+        self.OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 500)
+        self.RETRY_MAX_ATTEMPTS = env_int("RETRY_MAX_ATTEMPTS", 5)
+        self.RETRY_BASE_DELAY = env_float("RETRY_BASE_DELAY", 0.2)
+
+        self.PRESENCE_TTL = env_float("PRESENCE_TTL", 30.0)
+        self.WS_PING_INTERVAL = env_float("WS_PING_INTERVAL", 25.0)
+        self.WS_MAX_MESSAGE_SIZE = env_int("WS_MAX_MESSAGE_SIZE", 16 * 1024)
+        self.WS_PERMESSAGE_DEFLATE = env_bool("WS_PERMESSAGE_DEFLATE", False)
+        self.WS_SEND_QUEUE_SIZE = env_int("WS_SEND_QUEUE_SIZE", 1000)
+        self.WS_RESUME_LIMIT = env_int("WS_RESUME_LIMIT", 1000)
+
+        self.MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 64 * 1024)
+        self.NOTIFICATION_DATA_MAX_BYTES = env_int("NOTIFICATION_DATA_MAX_BYTES", 4096)
+        self.BROADCAST_MAX_RECIPIENTS = env_int("BROADCAST_MAX_RECIPIENTS", 10000)
+        self.IDEMPOTENCY_KEY_TTL = env_int("IDEMPOTENCY_KEY_TTL", 24 * 3600)
+
+        self.ADMIN_USERNAME = env_str("ADMIN_USERNAME")
+        self.ADMIN_EMAIL = env_str("ADMIN_EMAIL")
+        self.ADMIN_PASSWORD = env_str("ADMIN_PASSWORD")
+
+        self.LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+        self.API_TITLE = "Herald"
+        self.API_VERSION = "1.0.0"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api-docs"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.OPENAPI_SWAGGER_UI_PATH = "/"
+        # Swagger UI is served from the swagger-ui-bundle package, never a CDN.
+        self.OPENAPI_SWAGGER_UI_URL = "/api-docs/static/"
+        self.SOCK_SERVER_OPTIONS = {
+            "ping_interval": self.WS_PING_INTERVAL,
+            "max_message_size": self.WS_MAX_MESSAGE_SIZE,
+        }
+
+    def validate(self):
+        """Refuse settings that are unsafe for this environment."""
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+
+    def __init__(self):
+        super().__init__()
+        self.TESTING = True
+        self.BCRYPT_ROUNDS = env_int("BCRYPT_ROUNDS", 4)
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+
+    def validate(self):
+        secret = self.JWT_SECRET_KEY
+        if secret == DEFAULT_JWT_SECRET or len(secret) < 32:
+            raise RuntimeError(
+                "JWT_SECRET_KEY must be set to a random value of at least 32 characters "
+                "in production"
+            )
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(name=None):
+    """The settings object for HERALD_ENV (default development), `.env` applied first."""
+    name = name or os.environ.get("HERALD_ENV", "development")
+    if name == "development":
+        load_dotenv(os.path.join(BASEDIR, ".env"))
+    try:
+        config = CONFIGS[name]()
+    except KeyError:
+        raise RuntimeError(f"HERALD_ENV must be one of {sorted(CONFIGS)}, not {name!r}") from None
+    config.validate()
+    return config

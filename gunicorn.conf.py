@@ -1,0 +1,38 @@
+"""gunicorn settings for Herald: the gevent worker, which holds thousands of sockets."""
+
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+worker_class = "gevent"
+workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+# gevent's default of 1,000 connections per worker would cap the sockets a worker holds.
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "20000"))
+# WebSockets live long; the arbiter must not kill a worker busy with them.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 20
+keepalive = 5
+# ACCESS_LOG= (empty) turns the access log off; the default is standard output.
+accesslog = os.environ.get("ACCESS_LOG", "-") or None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# The app (and its background threads) is created in each worker after gevent
+# has patched it, never in the master.
+preload_app = False
+
+
+def on_starting(server):
+    broker_url = os.environ.get("BROKER_URL", "memory://")
+    if broker_url.startswith("memory://") and workers > 1:
+        raise SystemExit(
+            "BROKER_URL=memory:// cannot share notifications between gunicorn workers; "
+            "use WEB_CONCURRENCY=1 or a Kafka/RabbitMQ broker"
+        )
+
+
+def worker_exit(server, worker):
+    from app.realtime import EXTENSION
+
+    app = getattr(worker, "wsgi", None)
+    realtime = getattr(app, "extensions", {}).get(EXTENSION) if app else None
+    if realtime is not None:
+        realtime.stop()

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# run.sh - start Herald for a person trying it: the embedded FerretDB store on disk
+# (unless MONGODB_URI is given) and gunicorn's gevent worker on HOST:PORT
+# (default 127.0.0.1:8000). Stops the store it started when Herald exits.
+set -euo pipefail
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+export HOST=${HOST:-127.0.0.1} PORT=${PORT:-8000}
+started_store=
+if [ -z "${MONGODB_URI:-}" ]; then
+  bash scripts/ferretdb.sh install
+  if ! bash scripts/ferretdb.sh status >/dev/null 2>&1; then
+    bash scripts/ferretdb.sh start
+    started_store=yes
+  fi
+  MONGODB_URI="$(bash scripts/ferretdb.sh uri)herald"
+  export MONGODB_URI
+fi
+stop_store() { [ -n "$started_store" ] && bash scripts/ferretdb.sh stop || true; }
+trap stop_store EXIT
+
+echo "Herald on http://$HOST:$PORT  (API docs: http://$HOST:$PORT/api-docs/)"
+gunicorn -c gunicorn.conf.py wsgi:app

@@ -1,0 +1,180 @@
+"""The notifications REST API against a running Herald."""
+
+import uuid
+
+import pymongo
+import pytest
+
+FIELDS = {"id", "userId", "senderId", "message", "type", "data", "read", "readAt", "createdAt"}
+
+
+def test_create_returns_the_stored_notification(api, alice, bob):
+    response = api.post(
+        "/api/notifications",
+        account=alice,
+        json={"userId": bob.id, "message": "Build passed", "type": "ci", "data": {"run": 42}},
+    )
+    assert response.status_code == 201
+    created = response.json()
+    assert set(created) == FIELDS
+    assert created["userId"] == bob.id and created["senderId"] == alice.id
+    assert created["read"] is False and created["readAt"] is None
+    assert uuid.UUID(created["id"])
+    fetched = api.get(f"/api/notifications/{created['id']}", account=bob)
+    assert fetched.status_code == 200 and fetched.json() == created
+
+
+def test_unknown_recipient_is_404_and_creates_nothing(api, alice):
+    before = api.get("/api/notifications", account=alice).json()["meta"]["total"]
+    for recipient in (str(uuid.uuid4()), "not-a-uuid"):
+        response = api.post(
+            "/api/notifications", account=alice, json={"userId": recipient, "message": "hi"}
+        )
+        assert response.status_code == 404
+    assert api.get("/api/notifications", account=alice).json()["meta"]["total"] == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"message": ""}, "message"),
+        ({"message": "x" * 2001}, "message"),
+        ({}, "message"),
+        ({"message": "hi", "data": {"blob": "x" * 4100}}, "data"),
+        ({"message": "hi", "data": [1, 2]}, "data"),
+        ({"message": "hi", "extra": 1}, "extra"),
+    ],
+)
+def test_invalid_notifications_are_422_and_change_nothing(api, alice, bob, body, field):
+    response = api.post("/api/notifications", account=alice, json={"userId": bob.id, **body})
+    assert response.status_code == 422
+    assert field in response.json()["errors"]["json"]
+    assert api.get("/api/notifications", account=bob).json()["meta"]["total"] == 0
+
+
+def test_data_up_to_4kb_is_accepted(api, alice, bob):
+    api.notify(alice, bob, data={"blob": "x" * 4000})
+
+
+def test_idempotency_key_returns_the_first_result(api, alice, bob):
+    headers = {"Idempotency-Key": f"key-{uuid.uuid4()}"}
+    body = {"userId": bob.id, "message": "once"}
+    first = api.post("/api/notifications", account=alice, json=body, headers=headers)
+    second = api.post("/api/notifications", account=alice, json=body, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert api.get("/api/notifications", account=bob).json()["meta"]["total"] == 1
+
+    # The same key from another sender is another request.
+    other = api.post(
+        "/api/notifications",
+        account=bob,
+        json={"userId": alice.id, "message": "once"},
+        headers=headers,
+    )
+    assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+
+    # The same key with another body is refused, and creates nothing.
+    changed = api.post(
+        "/api/notifications", account=alice, json={**body, "message": "twice"}, headers=headers
+    )
+    assert changed.status_code == 422
+    assert api.get("/api/notifications", account=bob).json()["meta"]["total"] == 1
+
+
+def test_list_is_own_newest_first_paginated_and_filtered(api, alice, bob):
+    sent = [api.notify(alice, bob, f"n{i}")["id"] for i in range(7)]
+    api.notify(bob, alice, "for alice")
+
+    page1 = api.get("/api/notifications", account=bob, params={"per_page": 3}).json()
+    page3 = api.get("/api/notifications", account=bob, params={"per_page": 3, "page": 3}).json()
+    assert [n["id"] for n in page1["items"]] == sent[::-1][:3]
+    assert [n["id"] for n in page3["items"]] == [sent[0]]
+    assert page1["meta"] == {"page": 1, "perPage": 3, "total": 7, "totalPages": 3}
+    assert all(n["userId"] == bob.id for n in page1["items"])
+
+    api.put(f"/api/notifications/{sent[2]}", account=bob)
+    read = api.get("/api/notifications", account=bob, params={"read": "true"}).json()
+    unread = api.get("/api/notifications", account=bob, params={"read": "false"}).json()
+    assert [n["id"] for n in read["items"]] == [sent[2]]
+    assert read["meta"]["total"] + unread["meta"]["total"] == 7
+
+
+@pytest.mark.parametrize(
+    "params", [{"per_page": 101}, {"per_page": 0}, {"page": 0}, {"read": "maybe"}, {"page": "x"}]
+)
+def test_bad_paging_is_422(api, alice, params):
+    response = api.get("/api/notifications", account=alice, params=params)
+    assert response.status_code == 422
+    assert response.json()["errors"]["query"]
+
+
+def test_others_notifications_are_404(api, alice, bob):
+    notification = api.notify(alice, bob)
+    path = f"/api/notifications/{notification['id']}"
+    assert api.get(path, account=alice).status_code == 404
+    assert api.put(path, account=alice).status_code == 404
+    assert api.delete(path, account=alice).status_code == 404
+    assert api.get(path, account=bob).json()["read"] is False
+    assert api.get("/api/notifications/not-an-id", account=bob).status_code == 404
+
+
+def test_mark_read_is_idempotent_and_can_be_undone(api, alice, bob):
+    notification = api.notify(alice, bob)
+    path = f"/api/notifications/{notification['id']}"
+    first = api.put(path, account=bob)
+    again = api.put(path, account=bob)
+    assert first.status_code == again.status_code == 200
+    assert first.json()["read"] is True and first.json()["readAt"]
+    assert again.json()["readAt"] == first.json()["readAt"]
+    unread = api.put(path, account=bob, json={"read": False})
+    assert unread.json()["read"] is False and unread.json()["readAt"] is None
+
+
+def test_unread_count_mark_all_and_delete(api, alice, bob):
+    ids = [api.notify(alice, bob, f"n{i}")["id"] for i in range(3)]
+    assert api.get("/api/notifications/unread-count", account=bob).json() == {"count": 3}
+    api.put(f"/api/notifications/{ids[0]}", account=bob)
+    assert api.post("/api/notifications/read-all", account=bob).json() == {"count": 2}
+    assert api.get("/api/notifications/unread-count", account=bob).json() == {"count": 0}
+
+    assert api.delete(f"/api/notifications/{ids[1]}", account=bob).status_code == 204
+    assert api.get(f"/api/notifications/{ids[1]}", account=bob).status_code == 404
+    assert api.get("/api/notifications", account=bob).json()["meta"]["total"] == 2
+
+
+def test_broadcast_is_for_admins(api, admin, alice, bob):
+    body = {"userIds": [alice.id, bob.id], "message": "maintenance at noon"}
+    assert api.post("/api/notifications/broadcast", account=alice, json=body).status_code == 403
+    response = api.post("/api/notifications/broadcast", account=admin, json=body)
+    assert response.status_code == 201 and response.json() == {"count": 2}
+    for account in (alice, bob):
+        items = api.get("/api/notifications", account=account).json()["items"]
+        assert [(n["message"], n["senderId"]) for n in items] == [("maintenance at noon", admin.id)]
+
+
+def test_broadcast_with_an_unknown_recipient_creates_nothing(api, admin, alice):
+    body = {"userIds": [alice.id, str(uuid.uuid4())], "message": "hi"}
+    response = api.post("/api/notifications/broadcast", account=admin, json=body)
+    assert response.status_code == 404
+    assert api.get("/api/notifications", account=alice).json()["meta"]["total"] == 0
+
+
+def test_broadcast_to_all(api, admin, alice, mongodb_uri):
+    response = api.post(
+        "/api/notifications/broadcast", account=admin, json={"all": True, "message": "to everyone"}
+    )
+    with pymongo.MongoClient(mongodb_uri) as client:
+        users = client.get_default_database().users.count_documents({})
+    assert response.json() == {"count": users}
+    assert (
+        api.get("/api/notifications", account=alice).json()["items"][0]["message"] == "to everyone"
+    )
+
+
+@pytest.mark.parametrize(
+    "body", [{"message": "hi"}, {"all": True, "userIds": ["x"], "message": "hi"}]
+)
+def test_broadcast_needs_exactly_one_kind_of_recipients(api, admin, body):
+    assert api.post("/api/notifications/broadcast", account=admin, json=body).status_code == 422

@@ -1,0 +1,174 @@
+"""Delivery when things fail: a broker that refuses publishes, dead clients, crashed instances."""
+
+import base64
+import os
+import socket
+import time
+
+import pytest
+
+from app.brokers import BrokerUnavailable
+from tests.support.clients import Api, Socket, wait_until
+from tests.support.servers import HeraldProcess, LiveServer
+
+
+@pytest.fixture
+def own_server(make_config):
+    """A Herald of the test's own, for tests that break its parts."""
+    servers = []
+
+    def start(**overrides):
+        live = LiveServer(make_config(**overrides))
+        servers.append(live)
+        return live
+
+    yield start
+    for live in servers:
+        live.stop()
+
+
+def test_outbox_delivers_once_the_broker_takes_publishes_again(own_server, monkeypatch):
+    live = own_server()
+    api = Api(live.url)
+    alice, bob = api.register("alice"), api.register("bob")
+    socket_ = Socket.open(live.url, bob.access_token)
+    assert socket_.receive_type("ready") is not None
+
+    broker = live.realtime.broker
+    real_publish_many = broker.publish_many
+    failures = []
+
+    def refuse(messages):
+        failures.append(len(messages))
+        raise BrokerUnavailable("broker is down (test)")
+
+    monkeypatch.setattr(broker, "publish_many", refuse)
+    accepted = [api.notify(alice, bob, f"during outage {i}")["id"] for i in range(3)]
+    assert wait_until(lambda: len(failures) >= 2, timeout=10), "the relay never retried"
+    assert socket_.drain(0.5) == []
+
+    monkeypatch.setattr(broker, "publish_many", real_publish_many)
+    received = []
+    while len(received) < 3 and (frame := socket_.receive_type("notification", timeout=10)):
+        received.append(frame["data"]["id"])
+    assert received == accepted
+    assert socket_.drain(0.5) == []
+    socket_.close()
+
+
+def test_a_failing_handler_is_retried_then_dead_lettered(own_server, monkeypatch):
+    live = own_server(RETRY_MAX_ATTEMPTS=3, RETRY_BASE_DELAY=0.05)
+    realtime = live.realtime
+    calls = []
+
+    def broken(event):
+        calls.append(event.notification_id)
+        raise RuntimeError("socket layer exploded (test)")
+
+    monkeypatch.setattr(realtime.consumer, "handler", broken)
+    api = Api(live.url)
+    alice, bob = api.register("alice"), api.register("bob")
+    created = api.notify(alice, bob)
+
+    from app.realtime.dead_letters import DeadLetter
+
+    assert wait_until(lambda: DeadLetter.objects(instance_id=realtime.instance_id).first(), 10)
+    assert calls == [created["id"]] * 3
+    letter = DeadLetter.objects(instance_id=realtime.instance_id).first()
+    assert letter.attempts == 3 and "exploded" in letter.error
+    assert created["id"] in letter.value.decode()
+
+
+def test_a_malformed_message_is_dead_lettered_at_once(own_server):
+    live = own_server()
+    realtime = live.realtime
+    assert realtime.consumer.subscribed.wait(5)
+    realtime.broker.publish(live.app.config["BROKER_TOPIC"], b"\xff not json", key="x")
+
+    from app.realtime.dead_letters import DeadLetter
+
+    letter = wait_until(lambda: DeadLetter.objects(instance_id=realtime.instance_id).first(), 10)
+    assert letter.attempts == 1 and letter.value == b"\xff not json"
+
+
+def raw_websocket(url, token):
+    """A client that shakes hands and then never reads: it will not answer pings."""
+    host, port = url.removeprefix("http://").split(":")
+    conn = socket.create_connection((host, int(port)))
+    key = base64.b64encode(os.urandom(16)).decode()
+    conn.sendall(
+        (
+            f"GET /ws?token={token} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    assert b" 101 " in conn.recv(4096).split(b"\r\n", 1)[0] + b" "
+    return conn
+
+
+def test_server_pings_and_drops_a_client_that_never_answers(own_server):
+    live = own_server(WS_PING_INTERVAL=0.5)
+    api = Api(live.url)
+    bob = api.register("bob")
+
+    answering = Socket.open(live.url, bob.access_token)
+    opcode = None
+    deadline = time.monotonic() + 5
+    while opcode != 0x9 and time.monotonic() < deadline:
+        opcode, _ = answering.ws.recv_data_frame(control_frame=True)
+    assert opcode == 0x9, "the server never pinged"
+    answering.close()
+    assert wait_until(lambda: live.realtime.hub.socket_count() == 0, 5)
+
+    silent = raw_websocket(live.url, bob.access_token)
+    assert wait_until(lambda: live.realtime.hub.socket_count() == 1, 5)
+    assert wait_until(lambda: live.realtime.hub.socket_count() == 0, 10), "dead client kept"
+    assert wait_until(lambda: not api.get("/api/users/me", account=bob).json()["connected"], 5)
+    silent.close()
+
+
+@pytest.mark.slow
+def test_gunicorn_gevent_worker_delivers(mongodb_uri):
+    herald = HeraldProcess(
+        {
+            "HERALD_ENV": "testing",
+            "MONGODB_URI": mongodb_uri,
+            "BROKER_URL": "memory://",
+            "JWT_SECRET_KEY": "gunicorn-test-secret-0123456789abcdef",
+            "ACCESS_LOG": "",
+        }
+    ).start()
+    try:
+        api = Api(herald.url)
+        alice, bob = api.register("alice"), api.register("bob")
+        socket_ = Socket.open(herald.url, bob.access_token)
+        assert socket_.receive_type("ready") is not None
+        created = api.notify(alice, bob, "from gunicorn")
+        assert socket_.receive_type("notification", timeout=1.0)["data"] == created
+        socket_.close()
+    finally:
+        herald.stop()
+
+
+@pytest.mark.slow
+def test_presence_expires_after_an_instance_crashes(server, api, mongodb_uri):
+    bob = api.register("bob")
+    crashing = HeraldProcess(
+        {
+            "HERALD_ENV": "testing",
+            "MONGODB_URI": mongodb_uri,
+            "BROKER_URL": "memory://",
+            "JWT_SECRET_KEY": server.app.config["JWT_SECRET_KEY"],
+            "PRESENCE_TTL": "2",
+            "ACCESS_LOG": "",
+        }
+    ).start()
+    try:
+        socket_ = Socket.open(crashing.url, bob.access_token)
+        assert socket_.receive_type("ready") is not None
+        assert wait_until(lambda: api.get("/api/users/me", account=bob).json()["connected"], 5)
+        crashing.kill()
+        # The killed instance never said goodbye: only its heartbeat's expiry tells.
+        assert wait_until(lambda: not api.get("/api/users/me", account=bob).json()["connected"], 15)
+    finally:
+        crashing.kill()
