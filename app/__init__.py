@@ -55,9 +55,10 @@ def _register_blueprints(app):
     from app.extensions import api
     from app.health import blp as health_blp
     from app.notifications.routes import blp as notifications_blp
+    from app.realtime.admin_routes import blp as dead_letters_blp
     from app.realtime.routes import bp as realtime_bp
 
-    for blueprint in (auth_blp, notifications_blp, health_blp):
+    for blueprint in (auth_blp, notifications_blp, dead_letters_blp, health_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(realtime_bp)
     # Swagger UI's files come from the swagger-ui-bundle package: no CDN.

@@ -103,6 +103,7 @@ def handle_unexpected(error):
 
 def init_app(app):
     """Route every error Flask can raise through `error_response`."""
+    from app.brokers import BrokerError
     from app.database import DATABASE_ERRORS
 
     app.register_error_handler(HeraldError, handle_herald_error)
@@ -111,6 +112,9 @@ def init_app(app):
         app.register_error_handler(
             database_error, lambda error: handle_herald_error(database_unavailable(error))
         )
+    app.register_error_handler(
+        BrokerError, lambda error: handle_herald_error(broker_unavailable(error))
+    )
     app.register_error_handler(Exception, handle_unexpected)
 
 
@@ -119,4 +123,11 @@ def database_unavailable(error):
     return ServiceUnavailable(
         "The database is unavailable; nothing was changed. Try again shortly.",
         headers={"Retry-After": "5"},
+    )
+
+
+def broker_unavailable(error):
+    logger.error("Broker unavailable: %s", error)
+    return ServiceUnavailable(
+        "The message broker is unavailable. Try again shortly.", headers={"Retry-After": "5"}
     )

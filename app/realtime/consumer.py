@@ -2,22 +2,40 @@
 
 Started by the app factory (so it runs inside each gunicorn worker), it
 subscribes with this instance's own group, so every instance sees every
-notification. A message is acknowledged only after it was handled or
-dead-lettered. Handling that fails is retried with exponential backoff
-(RETRY_BASE_DELAY * 2**n, RETRY_MAX_ATTEMPTS in all); a malformed message is
-dead-lettered at once. Losing the broker only makes the loop reconnect with
-capped backoff.
+notification. Handling that fails is retried in the background with exponential
+backoff (RETRY_BASE_DELAY * 2**n, RETRY_MAX_ATTEMPTS in all) while the loop goes
+on with other users' messages; the failing user's later messages wait behind
+the retry so their order holds. After the last attempt, or at once for a
+malformed message, the message is dead-lettered.
+
+Messages are acknowledged in the order they arrived and only once handled or
+dead-lettered (Kafka's commit covers every earlier offset, so a message being
+retried holds back the acknowledgement of later ones, never their delivery).
+Losing the broker only makes the loop reconnect with capped backoff.
 """
 
 import logging
 import threading
 import time
+from collections import deque
 
 from app.concurrency import Backoff, spawn
+from app.ids import new_id
 from app.notifications import events
 from app.realtime import dead_letters
 
 logger = logging.getLogger(__name__)
+
+IDLE_POLL = 1.0
+BUSY_POLL = 0.05
+MAX_IN_FLIGHT = 10000
+
+
+class _InFlight:
+    __slots__ = ("done", "event", "message")
+
+    def __init__(self, message):
+        self.message, self.event, self.done = message, None, False
 
 
 class NotificationConsumer:
@@ -39,6 +57,9 @@ class NotificationConsumer:
         self.max_attempts, self.base_delay = max(1, max_attempts), base_delay
         self.subscribed = threading.Event()
         self._stopped = False
+        self._lock = threading.Lock()
+        self._in_flight = deque()
+        self._held = {}  # user id -> entries waiting behind that user's retry
 
     def start(self):
         spawn(self._run, name="herald-consumer")
@@ -60,54 +81,134 @@ class NotificationConsumer:
                 logger.exception("Consumer lost the broker; reconnecting")
                 time.sleep(backoff.next_delay())
             finally:
+                self._forget_in_flight()
                 if subscription is not None:
                     self._close_quietly(subscription)
 
     def _consume(self, subscription):
         while not self._stopped:
-            message = subscription.poll(1.0)
-            if message is not None:
-                self.process(message)
-                subscription.ack(message)
+            busy = bool(self._in_flight)
+            if len(self._in_flight) < MAX_IN_FLIGHT:
+                message = subscription.poll(BUSY_POLL if busy else IDLE_POLL)
+                if message is not None:
+                    self.process(message)
+            else:  # back-pressure: wait for retries to finish
+                time.sleep(BUSY_POLL)
+            self._ack_finished(subscription)
 
     def process(self, message):
-        """Handle one message: decode, deliver with retries, or dead-letter it."""
+        """Take one message: deliver it now, hold it behind a retry, or dead-letter it."""
+        entry = _InFlight(message)
+        with self._lock:
+            self._in_flight.append(entry)
         try:
-            event = events.decode(message.value)
+            entry.event = events.decode(message.value)
         except events.MalformedEvent as error:
-            self.dead_letter(message, error=str(error), attempts=1)
+            self._dead_letter(entry, error=str(error), attempts=1)
             return
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                self.handler(event)
+        with self._lock:
+            held = self._held.get(entry.event.user_id)
+            if held is not None:
+                held.append(entry)
                 return
-            except Exception as error:
-                if attempt == self.max_attempts:
-                    logger.exception(
-                        "Giving up on %s after %d attempts", event.notification_id, attempt
-                    )
-                    self.dead_letter(message, error=repr(error), attempts=attempt)
-                    return
-                delay = self.base_delay * 2 ** (attempt - 1)
-                logger.warning(
-                    "Delivery of %s failed (%r); retry %d in %.2fs",
-                    event.notification_id,
-                    error,
-                    attempt,
-                    delay,
-                )
-                time.sleep(delay)
+        self._attempt(entry, attempt=1)
 
-    def dead_letter(self, message, *, error, attempts):
-        """Record the message with its error, and publish it to the dead-letter topic."""
+    def _attempt(self, entry, *, attempt):
+        """Try the handler once; on success release what waited behind it."""
+        try:
+            self.handler(entry.event)
+        except Exception as error:
+            self._failed(entry, attempt, error)
+            return
+        self._finish(entry)
+
+    def _failed(self, entry, attempt, error):
+        notification_id = entry.event.notification_id
+        with self._lock:  # the user's later messages wait until this one is settled
+            self._held.setdefault(entry.event.user_id, deque())
+        if attempt >= self.max_attempts:
+            logger.error("Giving up on %s after %d attempts: %r", notification_id, attempt, error)
+            spawn(self._dead_letter_until_done, entry, repr(error), attempt, name="herald-dlq")
+            return
+        delay = self.base_delay * 2 ** (attempt - 1)
+        logger.warning(
+            "Delivery of %s failed (%r); attempt %d in %.2fs",
+            notification_id,
+            error,
+            attempt + 1,
+            delay,
+        )
+        spawn(self._retry_later, entry, attempt + 1, delay, name="herald-retry")
+
+    def _retry_later(self, entry, attempt, delay):
+        time.sleep(delay)
+        if not self._stopped:
+            self._attempt(entry, attempt=attempt)
+
+    def _finish(self, entry):
+        """Mark `entry` settled, then deliver what waited behind it for the same user."""
+        while True:
+            entry.done = True
+            if entry.event is None:
+                return
+            user_id = entry.event.user_id
+            with self._lock:
+                held = self._held.get(user_id)
+                if held is None:
+                    return
+                if not held:
+                    del self._held[user_id]
+                    return
+                entry = held.popleft()
+            try:
+                self.handler(entry.event)
+            except Exception as error:
+                self._failed(entry, 1, error)
+                return
+
+    def _dead_letter_until_done(self, entry, error, attempts):
+        backoff, letter_id = Backoff(), new_id()  # one id, so a repeat overwrites
+        while not self._stopped:
+            try:
+                self._dead_letter(entry, error=error, attempts=attempts, letter_id=letter_id)
+                return
+            except Exception:
+                logger.exception("Could not dead-letter a message; trying again")
+                time.sleep(backoff.next_delay())
+
+    def _dead_letter(self, entry, *, error, attempts, letter_id=None):
+        """Record the message with its error and publish it to the dead-letter topic."""
+        message = entry.message
         logger.error("Dead-lettering a message on %s: %s", message.topic, error)
-        dead_letters.record(message, error=error, attempts=attempts, instance_id=self.instance_id)
+        dead_letters.record(
+            message,
+            error=error,
+            attempts=attempts,
+            instance_id=self.instance_id,
+            letter_id=letter_id or new_id(),
+        )
         self.broker.publish(
             self.dead_letter_topic,
             message.value,
             key=message.key,
             headers=dead_letters.dead_letter_headers(message, error=error, attempts=attempts),
         )
+        self._finish(entry)
+
+    def _ack_finished(self, subscription):
+        """Acknowledge, in arrival order, every message handled so far."""
+        while True:
+            with self._lock:
+                if not self._in_flight or not self._in_flight[0].done:
+                    return
+                entry = self._in_flight.popleft()
+            subscription.ack(entry.message)
+
+    def _forget_in_flight(self):
+        # Unacknowledged messages come back from the broker on the next subscription.
+        with self._lock:
+            self._in_flight.clear()
+            self._held.clear()
 
     @staticmethod
     def _close_quietly(subscription):
