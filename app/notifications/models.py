@@ -18,18 +18,26 @@ class Notification(me.Document):
     read = me.BooleanField(required=True, default=False)
     read_at = me.DateTimeField()
     created_at = me.DateTimeField(required=True, default=now)
-    # Outbox state: saved first, published by the relay, then marked here.
-    published = me.BooleanField(required=True, default=False)
-    publisher = me.StringField()
 
     meta = {
         "collection": "notifications",
-        "indexes": [
-            ("user_id", "-id"),
-            ("user_id", "read"),
-            ("published", "publisher"),
-        ],
+        "indexes": [("user_id", "-id"), ("user_id", "read")],
     }
+
+
+class OutboxEntry(me.Document):
+    """A notification still to be published.
+
+    Kept apart from the notification so the relay never writes to documents
+    users are marking read (and its queries stay on a small collection). It is
+    written before the notification, so a notification never exists unannounced.
+    """
+
+    id = me.StringField(primary_key=True)  # the notification's id
+    publisher = me.StringField(required=True)  # the instance whose relay publishes it
+    created_at = me.DateTimeField(required=True, default=now)
+
+    meta = {"collection": "outbox", "indexes": ["publisher"]}
 
 
 class IdempotencyRecord(me.Document):

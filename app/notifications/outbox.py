@@ -1,10 +1,12 @@
 """The outbox relay: publishes saved notifications until the broker has them.
 
-Requests only save; this background loop publishes what is unpublished, oldest
-first, and marks it published. A broker outage just leaves rows waiting; the
-loop retries with backoff, so an accepted notification is never lost. Each
-instance relays its own notifications at once (`wake`) and, on its periodic
-sweep, those another instance left behind for longer than OUTBOX_ORPHAN_AFTER.
+Requests only write an `OutboxEntry` and the notification; this background loop
+publishes announced notifications, oldest first, and deletes their entries. A
+broker outage just leaves entries waiting; the loop retries with backoff, so an
+accepted notification is never lost. Each instance relays its own entries at
+once (`wake`) and, on its periodic sweep, those another instance left behind for
+longer than OUTBOX_ORPHAN_AFTER. An entry whose notification never got saved (a
+crash between the two writes) is dropped once it is that old.
 """
 
 import logging
@@ -19,7 +21,7 @@ from app.clock import now
 from app.concurrency import Backoff, spawn
 from app.database import DATABASE_ERRORS
 from app.notifications import events
-from app.notifications.models import Notification
+from app.notifications.models import Notification, OutboxEntry
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ class OutboxRelay:
     def _run(self):
         backoff = Backoff(base=self.poll_interval / 4, cap=max(self.poll_interval, 5.0))
         while not self._stopped:
+            self._wake.clear()
             try:
                 while self.relay_once() == self.batch_size:
                     pass
@@ -58,22 +61,26 @@ class OutboxRelay:
             except Exception:
                 logger.exception("Outbox relay crashed; retrying")
                 time.sleep(backoff.next_delay())
-            self._wake.clear()
 
     def relay_once(self):
-        """Publish one batch of unpublished notifications; returns how many."""
+        """Publish one batch of announced notifications; returns how many entries it settled."""
         orphaned = now() - timedelta(seconds=self.orphan_after)
-        pending = list(
-            Notification.objects(published=False)
-            .filter(Q(publisher=self.instance_id) | Q(created_at__lt=orphaned))
+        entries = list(
+            OutboxEntry.objects(Q(publisher=self.instance_id) | Q(created_at__lt=orphaned))
             .order_by("id")
             .limit(self.batch_size)
         )
-        if not pending:
+        if not entries:
             return 0
-        self.broker.publish_many([self._message(n) for n in pending])
-        Notification.objects(id__in=[n.id for n in pending]).update(set__published=True)
-        return len(pending)
+        saved = {n.id: n for n in Notification.objects(id__in=[e.id for e in entries])}
+        ready = [saved[e.id] for e in entries if e.id in saved]
+        if ready:
+            self.broker.publish_many([self._message(n) for n in ready])
+        # Dropped: announced long ago and never saved (or deleted before publishing).
+        abandoned = [e.id for e in entries if e.id not in saved and e.created_at < orphaned]
+        settled = [n.id for n in ready] + abandoned
+        OutboxEntry.objects(id__in=settled).delete()
+        return len(settled)
 
     def _message(self, notification):
         return OutgoingMessage(

@@ -1,10 +1,11 @@
 """Creating, listing and marking notifications; plain functions, no Flask request inside.
 
-A notification is saved with `published=False` and handed to the broker by the
-outbox relay (`app.notifications.outbox`), so accepting it never depends on the
-broker being up.
+Each notification is announced in the outbox before it is saved, and handed to
+the broker by the outbox relay (`app.notifications.outbox`), so accepting it
+never depends on the broker being up.
 """
 
+import contextlib
 import hashlib
 import json
 
@@ -14,7 +15,7 @@ from app.auth.models import User
 from app.clock import now
 from app.errors import NotFound, Unprocessable
 from app.ids import is_uuid, new_id
-from app.notifications.models import IdempotencyRecord, Notification
+from app.notifications.models import IdempotencyRecord, Notification, OutboxEntry
 from app.pagination import page_of
 
 INSERT_BATCH = 1000
@@ -39,12 +40,12 @@ def create_notification(
         "data": data,
     }
     if not idempotency_key:
-        return _insert(Notification(publisher=publisher, **fields)), False
+        return _insert(Notification(**fields), publisher), False
     record = _claim_key(sender_id, idempotency_key, fields)
     existing = Notification.objects(id=record.notification_id).first()
     if existing:
         return existing, True
-    return _insert(Notification(id=record.notification_id, publisher=publisher, **fields)), False
+    return _insert(Notification(id=record.notification_id, **fields), publisher), False
 
 
 def _claim_key(sender_id, key, fields):
@@ -64,7 +65,11 @@ def _claim_key(sender_id, key, fields):
     return record
 
 
-def _insert(notification):
+def _insert(notification, publisher):
+    """Announce `notification` in the outbox, then save it."""
+    notification.id = notification.id or new_id()
+    with contextlib.suppress(NotUniqueError):  # an earlier try of this request announced it
+        OutboxEntry(id=notification.id, publisher=publisher).save(force_insert=True)
     try:
         notification.save(force_insert=True)
     except NotUniqueError:  # the same idempotent request, running concurrently
@@ -85,21 +90,16 @@ def broadcast(
         if unknown:
             raise NotFound("Some recipients do not exist.", errors={"userIds": unknown[:100]})
     for start in range(0, len(recipients), INSERT_BATCH):
-        batch = recipients[start : start + INSERT_BATCH]
-        Notification.objects.insert(
-            [
-                Notification(
-                    user_id=u,
-                    sender_id=sender_id,
-                    message=message,
-                    type=type,
-                    data=data,
-                    publisher=publisher,
-                )
-                for u in batch
-            ],
-            load_bulk=False,
+        batch = [
+            Notification(
+                id=new_id(), user_id=u, sender_id=sender_id, message=message, type=type, data=data
+            )
+            for u in recipients[start : start + INSERT_BATCH]
+        ]
+        OutboxEntry.objects.insert(
+            [OutboxEntry(id=n.id, publisher=publisher) for n in batch], load_bulk=False
         )
+        Notification.objects.insert(batch, load_bulk=False)
     return len(recipients)
 
 

@@ -81,9 +81,9 @@ class HeraldProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"Herald exited early; see {self.log_path}")
             try:
-                if requests.get(self.url + ready_path, timeout=1).status_code == 200:
+                if requests.get(self.url + ready_path, timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"Herald did not become ready; see {self.log_path}")
