@@ -11,6 +11,24 @@ import uuid
 
 from dotenv import load_dotenv
 
+API_DESCRIPTION = """\
+Herald stores notifications, pushes them through a message broker and delivers
+them to every WebSocket the recipient has open.
+
+**Authentication.** `POST /api/login` returns an access token; send it as
+`Authorization: Bearer <token>`.
+
+**Errors.** Every error has the shape `{code, status, message, errors}`.
+
+**Realtime.** `GET /ws?token=<access token>` (or the `Authorization` header on
+the handshake) upgrades to a WebSocket; a missing or bad token gets 401. Frames
+are JSON objects with a `type`: `notification` (`data` is the notification as
+REST returns it), `ready`, `read`, `pong` and `error`. Send `{"type": "read",
+"id": "..."}` to mark one read, `{"type": "ping"}` to check the line. Reconnect
+with `since=<last notification id seen>` to receive what was missed, oldest
+first, before `ready`.
+"""
+
 # The default secret marks a development setup; production refuses it.
 DEFAULT_JWT_SECRET = "herald-development-secret-change-me"
 BASEDIR = os.path.abspath(os.path.dirname(__file__))
@@ -92,6 +110,7 @@ class Config:
         self.API_TITLE = "Herald"
         self.API_VERSION = "1.0.0"
         self.OPENAPI_VERSION = "3.0.3"
+        self.API_SPEC_OPTIONS = {"info": {"description": API_DESCRIPTION}}
         self.OPENAPI_URL_PREFIX = "/api-docs"
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.OPENAPI_SWAGGER_UI_PATH = "/"

@@ -15,10 +15,17 @@ import pytest
 
 from config import TestingConfig
 from tests.support.clients import Api
-from tests.support.servers import LiveServer
+from tests.support.servers import HeraldProcess, LiveServer
 from tests.support.services import ScriptService, free_port
 
 ADMIN_PASSWORD = "admin-password-1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_stray_herald_processes():
+    """Kill any Herald process a failed test did not stop."""
+    yield
+    HeraldProcess.kill_all()
 
 
 @pytest.fixture(scope="session")

@@ -68,3 +68,8 @@ def test_swagger_ui_is_served_from_local_files(api):
         asset = api.get(reference)
         assert asset.status_code == 200 and len(asset.content) > 1000
     assert "http://" not in page.text and "https://" not in page.text
+
+
+def test_the_spec_explains_the_websocket(api):
+    description = api.get("/api-docs/openapi.json").json()["info"]["description"]
+    assert "/ws" in description and "since=" in description

@@ -43,7 +43,14 @@ class LiveServer:
 
 
 class HeraldProcess:
-    """Herald under gunicorn's gevent worker (or any command) in a child process."""
+    """Herald under gunicorn's gevent worker in a child process of its own."""
+
+    running = set()  # so the session can stop whatever a failed test left behind
+
+    @classmethod
+    def kill_all(cls):
+        for herald in list(cls.running):
+            herald.kill()
 
     def __init__(self, env, *, port=None, log_path=None):
         self.port = port or free_port()
@@ -72,7 +79,12 @@ class HeraldProcess:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        self._wait_healthy(timeout, ready_path)
+        self.running.add(self)
+        try:
+            self._wait_healthy(timeout, ready_path)
+        except BaseException:
+            self.kill()
+            raise
         return self
 
     def _wait_healthy(self, timeout, ready_path):
@@ -95,9 +107,11 @@ class HeraldProcess:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self.running.discard(self)
 
     def kill(self):
         """SIGKILL the whole process group, as a crash would."""
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
+        self.running.discard(self)
