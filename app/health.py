@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import database
+from app.brokers import redacted
 from app.errors import ErrorSchema, ServiceUnavailable
 from app.realtime import runtime_of
 
@@ -37,7 +38,7 @@ class Ready(MethodView):
             realtime.broker.check()
             checks["broker"] = "ok"
         except realtime.broker.connection_errors as error:
-            checks["broker"] = f"unreachable: {error}"
+            checks["broker"] = f"unreachable at {redacted(realtime.broker.url)}: {error}"
         if realtime.consume:
             checks["consumer"] = "ok" if realtime.consumer.subscribed.is_set() else "not subscribed"
         if any(value != "ok" for value in checks.values()):

@@ -5,7 +5,7 @@ needs only the driver of the broker it uses.
 """
 
 import importlib
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from app.brokers.base import (
     Broker,
@@ -32,6 +32,7 @@ __all__ = [
     "Subscription",
     "broker_class",
     "create_broker",
+    "redacted",
 ]
 
 
@@ -56,3 +57,12 @@ def broker_class(url):
 def create_broker(url, **options):
     """Instantiate the adapter for `url`."""
     return broker_class(url)(url, **options)
+
+
+def redacted(url):
+    """`url` with its password hidden, fit for logs and error messages."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -19,6 +19,7 @@ import threading
 import time
 from collections import deque
 
+from app.brokers import redacted
 from app.concurrency import Backoff, spawn
 from app.ids import new_id
 from app.notifications import events
@@ -76,9 +77,19 @@ class NotificationConsumer:
                 self.subscribed.set()
                 backoff.reset()
                 self._consume(subscription)
+            except self.broker.connection_errors as error:
+                self.subscribed.clear()
+                delay = backoff.next_delay()
+                logger.error(
+                    "Cannot consume from the broker at %s (%s); retrying in %.1fs",
+                    redacted(self.broker.url),
+                    error,
+                    delay,
+                )
+                time.sleep(delay)
             except Exception:
                 self.subscribed.clear()
-                logger.exception("Consumer lost the broker; reconnecting")
+                logger.exception("The consumer failed; restarting it")
                 time.sleep(backoff.next_delay())
             finally:
                 self._forget_in_flight()
