@@ -1,8 +1,10 @@
-"""The message a notification travels as, through the broker and onto sockets.
+"""The messages that travel through the broker and onto sockets.
 
-The broker payload *is* the WebSocket frame, `{"type": "notification", "data":
-<the notification as REST shows it>}`, so an instance decodes it once to learn
-the recipient and sends the same text to every socket.
+A broker payload *is* the WebSocket frame, so an instance decodes it once to
+learn where it goes and sends the same text to every socket:
+`{"type": "notification", "data": <the notification as REST shows it>}` for the
+recipient's sockets, and `{"type": "presence", "data": {"userId", "username",
+"connected"}}` for every socket that watches presence.
 """
 
 import json
@@ -25,10 +27,25 @@ class NotificationEvent:
     frame: str
 
 
+@dataclass(frozen=True)
+class PresenceEvent:
+    user_id: str
+    frame: str
+
+
+def _dump(frame):
+    return json.dumps(frame, separators=(",", ":")).encode()
+
+
 def encode(notification):
     """The broker payload for a stored notification."""
-    frame = {"type": "notification", "data": NOTIFICATION.dump(notification)}
-    return json.dumps(frame, separators=(",", ":")).encode()
+    return _dump({"type": "notification", "data": NOTIFICATION.dump(notification)})
+
+
+def encode_presence(*, user_id, username, connected):
+    """The broker payload announcing that a user came online or went offline."""
+    data = {"userId": user_id, "username": username, "connected": connected}
+    return _dump({"type": "presence", "data": data})
 
 
 def decode(payload):
@@ -36,10 +53,12 @@ def decode(payload):
     try:
         text = payload.decode()
         frame = json.loads(text)
-        data = frame["data"]
-        notification_id, user_id = data["id"], data["userId"]
+        kind, data = frame["type"], frame["data"]
+        user_id = data["userId"]
+        if kind == "notification" and is_uuid(data["id"]) and is_uuid(user_id):
+            return NotificationEvent(data["id"], user_id, text)
+        if kind == "presence" and is_uuid(user_id) and isinstance(data["connected"], bool):
+            return PresenceEvent(user_id, text)
     except (UnicodeDecodeError, ValueError, TypeError, KeyError) as error:
-        raise MalformedEvent(f"not a notification event: {error!r}") from None
-    if frame.get("type") != "notification" or not (is_uuid(notification_id) and is_uuid(user_id)):
-        raise MalformedEvent("not a notification event: bad type or ids")
-    return NotificationEvent(notification_id, user_id, text)
+        raise MalformedEvent(f"not a Herald event: {error!r}") from None
+    raise MalformedEvent("not a Herald event: unknown type or bad ids")

@@ -8,6 +8,9 @@ import atexit
 import logging
 
 from app.brokers import create_broker
+from app.concurrency import spawn
+from app.notifications import events
+from app.realtime import presence
 
 logger = logging.getLogger(__name__)
 EXTENSION = "herald.realtime"
@@ -43,14 +46,47 @@ class Realtime:
             max_attempts=config["RETRY_MAX_ATTEMPTS"],
             base_delay=config["RETRY_BASE_DELAY"],
         )
+        self.topic, self.presence_ttl = config["BROKER_TOPIC"], config["PRESENCE_TTL"]
         self.heartbeat = PresenceHeartbeat(
-            self.hub, instance_id=self.instance_id, ttl=config["PRESENCE_TTL"]
+            self.hub,
+            instance_id=self.instance_id,
+            ttl=self.presence_ttl,
+            on_swept=self.announce_presence,
         )
         self.consume = config["CONSUMER_ENABLED"]  # REST-only instances just publish
         self.started = False
 
     def deliver(self, event):
-        self.hub.deliver(event.user_id, event.notification_id, event.frame)
+        if isinstance(event, events.PresenceEvent):
+            self.hub.broadcast_presence(event.frame)
+        else:
+            self.hub.deliver(event.user_id, event.notification_id, event.frame)
+
+    def announce_presence(self, user_id):
+        """Tell every instance's presence watchers whether `user_id` is online now.
+
+        Best effort and in the background: presence is also readable over REST,
+        and a lost announcement must never hold up a socket.
+        """
+        spawn(self._announce, user_id, name="herald-presence")
+
+    def _announce(self, user_id):
+        from app.auth.models import User
+
+        try:
+            user = User.objects(id=user_id).only("username").first()
+            if user is None:
+                return
+            payload = events.encode_presence(
+                user_id=user_id,
+                username=user.username,
+                connected=presence.is_online(user_id, ttl=self.presence_ttl),
+            )
+            self.broker.publish(
+                self.topic, payload, key=user_id, headers={"herald-event": "presence"}
+            )
+        except Exception as error:
+            logger.warning("Presence of %s not announced: %s", user_id, error)
 
     def start(self):
         self.started = True

@@ -134,17 +134,17 @@ class NotificationConsumer:
         self._finish(entry)
 
     def _failed(self, entry, attempt, error):
-        notification_id = entry.event.notification_id
+        what = f"{type(entry.event).__name__} for {entry.event.user_id}"
         with self._lock:  # the user's later messages wait until this one is settled
             self._held.setdefault(entry.event.user_id, deque())
         if attempt >= self.max_attempts:
-            logger.error("Giving up on %s after %d attempts: %r", notification_id, attempt, error)
+            logger.error("Giving up on %s after %d attempts: %r", what, attempt, error)
             spawn(self._dead_letter_until_done, entry, repr(error), attempt, name="herald-dlq")
             return
         delay = self.base_delay * 2 ** (attempt - 1)
         logger.warning(
             "Delivery of %s failed (%r); attempt %d in %.2fs",
-            notification_id,
+            what,
             error,
             attempt + 1,
             delay,

@@ -11,8 +11,9 @@ logger = logging.getLogger(__name__)
 
 
 class PresenceHeartbeat:
-    def __init__(self, hub, *, instance_id, ttl):
+    def __init__(self, hub, *, instance_id, ttl, on_swept):
         self.hub, self.instance_id, self.ttl = hub, instance_id, ttl
+        self.on_swept = on_swept  # called with each user a dead instance had online
         self._stop = threading.Event()
 
     def start(self):
@@ -31,7 +32,8 @@ class PresenceHeartbeat:
         presence.beat(self.instance_id)
         # Entries written while the database was away are repaired here.
         presence.sync_instance(self.instance_id, self.hub.user_ids())
-        presence.sweep_dead_instances(ttl=self.ttl)
+        for user_id in presence.sweep_dead_instances(ttl=self.ttl):
+            self.on_swept(user_id)
 
     def _run(self):
         while not self._stop.is_set():

@@ -125,6 +125,7 @@ class NotificationHub:
 
     def __init__(self):
         self._users = {}
+        self._presence_watchers = set()
         self._lock = threading.Lock()
 
     def attach(self, session):
@@ -140,6 +141,7 @@ class NotificationHub:
     def detach(self, session):
         """Remove a socket; True when it was the user's last on this instance."""
         with self._lock:
+            self._presence_watchers.discard(session)
             user = self._users.get(session.user_id)
             if user is None:
                 return False
@@ -159,6 +161,18 @@ class NotificationHub:
         for session in sessions:
             session.push(frame, notification_id)
         return len(sessions)
+
+    def watch_presence(self, session):
+        """Send `session` every presence change from now on."""
+        with self._lock:
+            self._presence_watchers.add(session)
+
+    def broadcast_presence(self, frame):
+        with self._lock:
+            watchers = list(self._presence_watchers)
+        for session in watchers:
+            session.push(frame)
+        return len(watchers)
 
     def user_ids(self):
         with self._lock:

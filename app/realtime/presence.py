@@ -79,8 +79,15 @@ def retire_instance(instance_id):
 
 
 def sweep_dead_instances(*, ttl):
-    """Delete what instances that stopped beating long ago left behind."""
-    cutoff = utcnow() - timedelta(seconds=ttl * 10)
+    """Delete what instances that stopped beating left behind; returns their users.
+
+    Twice the TTL is safe: an instance that was only slow re-creates its entries
+    on its next heartbeat (`sync_instance`).
+    """
+    cutoff = utcnow() - timedelta(seconds=ttl * 2)
+    swept = set()
     for beat_doc in InstanceHeartbeat.objects(beat_at__lt=cutoff).only("id"):
         logger.info("Sweeping presence of dead instance %s", beat_doc.id)
+        swept.update(PresenceEntry.objects(instance_id=beat_doc.id).distinct("user_id"))
         retire_instance(beat_doc.id)
+    return swept

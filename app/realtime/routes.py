@@ -3,7 +3,8 @@
 The handshake is authenticated before the upgrade (a bad or missing token gets
 a 401, never a socket). Server frames are JSON objects with a `type`:
 `notification`, `ready` (after the backlog of a reconnect), `read`, `pong` and
-`error`. Client frames: `{"type": "read", "id": ...}` and `{"type": "ping"}`.
+`error`, and `presence` for clients that sent `presence.watch`. Client frames:
+`{"type": "read", "id": ...}`, `{"type": "ping"}` and `{"type": "presence.watch"}`.
 """
 
 import json
@@ -22,6 +23,9 @@ from app.realtime.hub import SocketSession
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("realtime", __name__)
+CLIENT_FRAMES_HELP = (
+    'Send {"type": "read", "id": ...}, {"type": "ping"} or {"type": "presence.watch"}.'
+)
 
 
 def frame(kind, **fields):
@@ -43,18 +47,18 @@ def notifications_socket(ws):
     user_id, since = current_user.id, request.args.get("since")
     session = SocketSession(ws, user_id, max_queue=config["WS_SEND_QUEUE_SIZE"], paused=bool(since))
     if realtime.hub.attach(session):
-        _set_presence(presence.mark_online, realtime.instance_id, user_id)
+        _set_presence(realtime, presence.mark_online, user_id)
     try:
         _send_backlog(session, since, limit=config["WS_RESUME_LIMIT"])
         while True:
             text = ws.receive()
             if text is None:
                 break
-            session.push(_answer(user_id, text))
+            session.push(_answer(realtime, session, text))
     finally:
         session.closed = True
         if realtime.hub.detach(session):
-            _set_presence(presence.mark_offline, realtime.instance_id, user_id)
+            _set_presence(realtime, presence.mark_offline, user_id)
 
 
 def _send_backlog(session, since, *, limit):
@@ -74,7 +78,7 @@ def _send_backlog(session, since, *, limit):
     session.resume(backlog)
 
 
-def _answer(user_id, text):
+def _answer(realtime, session, text):
     """The reply to one client frame."""
     try:
         message = json.loads(text)
@@ -83,11 +87,12 @@ def _answer(user_id, text):
         kind = None
     if kind == "ping":
         return frame("pong")
+    if kind == "presence.watch":
+        realtime.hub.watch_presence(session)
+        return frame("presence.watching")
     if kind != "read" or not isinstance(message.get("id"), str):
-        return frame(
-            "error",
-            error={"code": 400, "message": 'Send {"type": "read", "id": ...} or {"type": "ping"}.'},
-        )
+        return frame("error", error={"code": 400, "message": CLIENT_FRAMES_HELP})
+    user_id = session.user_id
     try:
         notification = service.mark_read(user_id=user_id, notification_id=message["id"])
     except HeraldError as error:
@@ -103,8 +108,10 @@ def _answer(user_id, text):
     return frame("read", data=NOTIFICATION.dump(notification))
 
 
-def _set_presence(change, instance_id, user_id):
+def _set_presence(realtime, change, user_id):
     try:
-        change(instance_id, user_id)
+        change(realtime.instance_id, user_id)
     except DATABASE_ERRORS:
         logger.warning("Presence not stored for %s; the heartbeat will repair it", user_id)
+        return
+    realtime.announce_presence(user_id)

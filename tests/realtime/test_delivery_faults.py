@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from app.brokers import BrokerUnavailable
+from tests.realtime.test_websocket import presence_of
 from tests.support.clients import Api, Socket, wait_until
 from tests.support.servers import HeraldProcess, LiveServer
 
@@ -165,12 +166,19 @@ def test_presence_expires_after_an_instance_crashes(server, api, mongodb_uri):
         }
     ).start()
     try:
+        watcher = Socket.open(server.url, api.register("watcher").access_token)
+        assert watcher.receive_type("ready") is not None
+        watcher.send({"type": "presence.watch"})
         socket_ = Socket.open(crashing.url, bob.access_token)
         assert socket_.receive_type("ready") is not None
         assert wait_until(lambda: api.get("/api/users/me", account=bob).json()["connected"], 5)
         crashing.kill()
-        # The killed instance never said goodbye: only its heartbeat's expiry tells.
+        # The killed instance never said goodbye: only its heartbeat's expiry tells...
         assert wait_until(lambda: not api.get("/api/users/me", account=bob).json()["connected"], 15)
+        # ...and the surviving instance, sweeping it, tells the presence watchers.
+        gone = presence_of(watcher, bob, timeout=20)
+        assert gone == {"userId": bob.id, "username": bob.username, "connected": False}
+        watcher.close()
     finally:
         crashing.kill()
 

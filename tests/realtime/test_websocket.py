@@ -1,5 +1,6 @@
 """WebSocket delivery against a running Herald, through a real WebSocket client."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -132,3 +133,35 @@ def test_connected_follows_the_sockets_across_tabs(server, api, bob, sockets):
     assert connected() is True
     tab2.close()
     assert wait_until(lambda: not connected(), timeout=5)
+
+
+def presence_of(watcher, account, timeout=5):
+    """The next presence change of `account` the watcher sees (others' are skipped)."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        frame = watcher.receive_type("presence", timeout=left)
+        if frame and frame["data"]["userId"] == account.id:
+            return frame["data"]
+    return None
+
+
+def test_presence_watchers_see_users_come_and_go(server, api, alice, bob, sockets):
+    watcher = sockets(server.url, alice)
+    ready(watcher)
+    watcher.send({"type": "presence.watch"})
+    assert watcher.receive_type("presence.watching") is not None
+
+    tab = sockets(server.url, bob)
+    ready(tab)
+    online = presence_of(watcher, bob)
+    assert online == {"userId": bob.id, "username": bob.username, "connected": True}
+    tab.close()
+    offline = presence_of(watcher, bob)
+    assert offline == {"userId": bob.id, "username": bob.username, "connected": False}
+
+
+def test_sockets_that_do_not_watch_get_no_presence_frames(server, api, alice, bob, sockets):
+    quiet = sockets(server.url, alice)
+    ready(quiet)
+    ready(sockets(server.url, bob))
+    assert [f for f in quiet.drain(1.0) if f["type"] == "presence"] == []
