@@ -81,6 +81,21 @@ class Config:
         self.BROKER_DEAD_LETTER_TOPIC = env_str("BROKER_DEAD_LETTER_TOPIC", "herald.dead-letters")
         self.BROKER_GROUP_PREFIX = env_str("BROKER_GROUP_PREFIX", "herald")
         self.BROKER_PUBLISH_TIMEOUT = env_float("BROKER_PUBLISH_TIMEOUT", 5.0)
+        self.BROKER_CHECK_TIMEOUT = env_float("BROKER_CHECK_TIMEOUT", 2.5)
+        # Adapter tuning; each adapter reads the keys it knows (app/brokers/kafka.py,
+        # app/brokers/rabbitmq.py) and ignores the rest.
+        self.BROKER_OPTIONS = {
+            "publish_timeout": self.BROKER_PUBLISH_TIMEOUT,
+            "check_timeout": self.BROKER_CHECK_TIMEOUT,
+            "partitions": env_int("KAFKA_PARTITIONS", 3),
+            "replication_factor": env_int("KAFKA_REPLICATION_FACTOR", 1),
+            "fetch_wait_max_ms": env_int("KAFKA_FETCH_WAIT_MAX_MS", 10),
+            "session_timeout_ms": env_int("KAFKA_SESSION_TIMEOUT_MS", 6000),
+            "linger_ms": env_int("KAFKA_LINGER_MS", 2),
+            "prefetch_count": env_int("RABBITMQ_PREFETCH_COUNT", 100),
+            "queue_expires": env_float("RABBITMQ_QUEUE_EXPIRES", 600.0),
+            "heartbeat": env_int("RABBITMQ_HEARTBEAT", 30),
+        }
         self.INSTANCE_ID = env_str("INSTANCE_ID", default_instance_id())
         self.CONSUMER_ENABLED = env_bool("CONSUMER_ENABLED", True)
 

@@ -52,7 +52,11 @@ find_go() {
 }
 
 installed() {
-    [[ -x "$BIN" ]] && "$BIN" --version 2>/dev/null | grep -qx "version: $FERRETDB_VERSION"
+    # Not `--version | grep -q`: grep stops reading at the match, and under pipefail
+    # the writer's SIGPIPE would make a present binary look missing.
+    local reported
+    [[ -x "$BIN" ]] && reported=$("$BIN" --version 2>/dev/null) &&
+        grep -qx "version: $FERRETDB_VERSION" <<<"$reported"
 }
 
 cmd_install() {
@@ -63,6 +67,13 @@ cmd_install() {
     local go moddir build
     go=$(find_go)
     mkdir -p "$(dirname -- "$BIN")"
+    # One build at a time: parallel test sessions may all find the binary missing.
+    exec 9>"$BIN.lock"
+    flock 9
+    if installed; then
+        say "$FERRETDB_VERSION already installed at ${BIN#"$ROOT"/}"
+        return 0
+    fi
     build=$(mktemp -d "${TMPDIR:-/tmp}/ferretdb-build.XXXXXX")
     # shellcheck disable=SC2064  # expand $build now
     trap "rm -rf -- '$build'" EXIT

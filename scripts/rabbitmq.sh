@@ -66,6 +66,8 @@ node_env() {
   export RABBITMQ_MNESIA_BASE="$RUN/mnesia"
   export RABBITMQ_LOG_BASE="$RUN/log"
   export RABBITMQ_PID_FILE="$PID_FILE"
+  # A node that fails to boot writes erl_crash.dump into the working directory otherwise.
+  export ERL_CRASH_DUMP="$RUN/erl_crash.dump"
   export RABBITMQ_CONF_ENV_FILE="$RUN/rabbitmq-env.conf"
   export RABBITMQ_CONFIG_FILE="$RUN/rabbitmq.conf"
   export RABBITMQ_ADVANCED_CONFIG_FILE="$RUN/advanced.config"

@@ -18,6 +18,8 @@ from tests.support.clients import Api
 from tests.support.servers import HeraldProcess, LiveServer
 from tests.support.services import ScriptService, free_port
 
+pytest_plugins = ["tests.support.broker_fixtures"]
+
 ADMIN_PASSWORD = "admin-password-1"
 
 

@@ -1,0 +1,328 @@
+"""Kafka adapter on confluent-kafka (librdkafka).
+
+Fan-out comes from consumer groups: each Herald instance subscribes with its
+own group, so every instance reads every message. Keys pick the partition, so
+one user's notifications keep their order. Offsets are committed only for
+acknowledged messages, so whatever was not handled is read again by the group's
+next subscription.
+
+librdkafka's poll, flush, commit and metadata calls block in C and would freeze
+the gevent hub; every one of them goes through `run_blocking`.
+"""
+
+import logging
+import threading
+import time
+from functools import partial
+from urllib.parse import urlsplit
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from app.brokers.base import Broker, BrokerUnavailable, Message, Subscription
+from app.concurrency import run_blocking
+
+logger = logging.getLogger(__name__)
+librdkafka_logger = logging.getLogger(__name__ + ".librdkafka")
+# A topic just created is briefly unknown to the consumer; that passes by itself.
+TRANSIENT_ERRORS = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._PARTITION_EOF)
+
+
+class _AckedOffsets:
+    """Per partition, the offset the group may resume from without losing an unacked message."""
+
+    def __init__(self):
+        self.in_flight = {}  # partition -> offsets handed out and not yet acked
+        self.highest_acked = {}
+        self.resume_at = {}  # partition -> offset last committed (or to commit)
+
+    def delivered(self, partition, offset):
+        self.in_flight.setdefault(partition, set()).add(offset)
+
+    def acked(self, partition, offset):
+        """Record an ack; return the new resume offset when it moved forward, else None."""
+        waiting = self.in_flight.setdefault(partition, set())
+        waiting.discard(offset)
+        self.highest_acked[partition] = max(offset, self.highest_acked.get(partition, -1))
+        # An older message still unacked holds the resume point back: committing past
+        # it would lose it if this subscription dies.
+        resume = min(waiting) if waiting else self.highest_acked[partition] + 1
+        if resume <= self.resume_at.get(partition, -1):
+            return None
+        self.resume_at[partition] = resume
+        return resume
+
+    def forget(self, partitions):
+        for partition in partitions:
+            for progress in (self.in_flight, self.highest_acked, self.resume_at):
+                progress.pop(partition, None)
+
+
+class KafkaSubscription(Subscription):
+    """One consumer in its group; created by `KafkaBroker.subscribe`."""
+
+    def __init__(self, topic, config, *, subscribe_timeout, commit_timeout, commit_interval):
+        self.topic, self.commit_timeout = topic, commit_timeout
+        self.commit_interval, self.next_commit_at, self.uncommitted = commit_interval, 0.0, False
+        self.offsets = _AckedOffsets()
+        self.assigned = False  # set by _on_assign, which runs inside poll
+        self.early = []  # a message fetched while waiting for the assignment
+        self.closed = False
+        self.consumer = Consumer(config)
+        self.consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
+        try:
+            self._wait_for_assignment(subscribe_timeout)
+        except BaseException:
+            run_blocking(self.consumer.close)
+            raise
+
+    def _wait_for_assignment(self, timeout):
+        deadline = time.monotonic() + timeout
+        while not self.assigned:
+            if time.monotonic() > deadline:
+                raise BrokerUnavailable(
+                    f"Kafka did not assign {self.topic!r} to this consumer within {timeout}s"
+                )
+            message = self._poll_driver(0.1)
+            if message is not None:
+                self.early.append(message)
+
+    def _on_assign(self, consumer, partitions):
+        positions = consumer.committed(partitions, timeout=self.commit_timeout)
+        unstarted = [p for p in positions if p.offset < 0]  # no committed offset yet
+        for partition in unstarted:
+            # Resolving "latest" lazily, after subscribe() returned, could skip messages
+            # published in between: pin the start to the current end now.
+            _low, partition.offset = consumer.get_watermark_offsets(
+                partition, timeout=self.commit_timeout, cached=False
+            )
+        consumer.assign(positions)
+        # Committing that start means a rejoin after an outage resumes here instead of
+        # jumping to a later end and skipping what was published meanwhile.
+        self._commit_quietly(unstarted)
+        self.assigned = True
+
+    def _on_revoke(self, consumer, partitions):
+        self._commit_quietly(self._acked_positions())
+        self.offsets.forget([p.partition for p in partitions])
+        consumer.unassign()
+
+    def _commit_quietly(self, positions):
+        """Commit synchronously; a failure only means some messages come again (at least once)."""
+        if not positions:
+            return
+        try:
+            self.consumer.commit(offsets=positions, asynchronous=False)
+        except KafkaException as error:
+            logger.warning("Committing offsets of %s failed: %s", self.topic, error)
+
+    def poll(self, timeout):
+        self._commit_if_due()
+        if self.early:
+            return self.early.pop(0)
+        return self._poll_driver(timeout)
+
+    def _poll_driver(self, timeout):
+        record = _call(partial(self.consumer.poll, timeout), "poll")
+        if record is None:
+            return None
+        if (error := record.error()) is not None:
+            if error.fatal() or not (error.retriable() or error.code() in TRANSIENT_ERRORS):
+                raise BrokerUnavailable(f"Kafka consumer error: {error}")
+            return None
+        self.offsets.delivered(record.partition(), record.offset())
+        key = record.key()
+        return Message(
+            topic=record.topic(),
+            value=record.value(),
+            key=key.decode() if key is not None else None,
+            headers={name: value.decode() for name, value in record.headers() or []},
+            receipt=(record.partition(), record.offset()),
+        )
+
+    def ack(self, message):
+        partition, offset = message.receipt
+        if self.offsets.acked(partition, offset) is not None:
+            self.uncommitted = True
+            self._commit_if_due()
+
+    def _commit_if_due(self):
+        # One commit request per ack would queue heartbeats behind thousands of commits
+        # and time the session out; commits go out at most every `commit_interval`.
+        if not self.uncommitted or time.monotonic() < self.next_commit_at:
+            return
+        self.uncommitted = False
+        self.next_commit_at = time.monotonic() + self.commit_interval
+        commit = partial(self.consumer.commit, offsets=self._acked_positions(), asynchronous=True)
+        _call(commit, "commit")
+
+    def _acked_positions(self):
+        return [
+            TopicPartition(self.topic, partition, offset)
+            for partition, offset in self.offsets.resume_at.items()
+        ]
+
+    def close(self):
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            run_blocking(partial(self._commit_quietly, self._acked_positions()))
+        finally:
+            run_blocking(self.consumer.close)
+
+
+def _call(function, what):
+    """Run a blocking librdkafka call off the hub; driver errors become BrokerUnavailable."""
+    try:
+        return run_blocking(function)
+    except KafkaException as error:
+        raise BrokerUnavailable(f"Kafka {what} failed: {error}") from error
+
+
+class KafkaBroker(Broker):
+    """Kafka behind the Broker interface; `kafka://host:9092[,host:9092]`."""
+
+    scheme = "kafka"
+    connection_errors = (*Broker.connection_errors, KafkaException)
+
+    def __init__(self, url, **options):
+        super().__init__(url, **options)
+        self.bootstrap_servers = urlsplit(url).netloc
+        self.publish_timeout = float(options.get("publish_timeout", 5.0))
+        self.check_timeout = float(options.get("check_timeout", 2.5))
+        self.subscribe_timeout = float(options.get("subscribe_timeout", 15.0))
+        self.extra_config = dict(options.get("kafka_config", {}))
+        self._publish_lock = threading.Lock()
+        self._producer = None
+        self._admin = None
+        self._known_topics = set()
+
+    def _client_config(self, settings=None):
+        return {
+            "bootstrap.servers": self.bootstrap_servers,
+            "logger": librdkafka_logger,
+            "socket.connection.setup.timeout.ms": int(self.check_timeout * 1000),
+            **(settings or {}),
+            **self.extra_config,
+        }
+
+    def _producer_client(self):
+        if self._producer is None:
+            settings = {
+                "acks": "all",
+                "enable.idempotence": True,
+                "linger.ms": self.options.get("linger_ms", 2),
+                # A message not delivered in time fails the flush instead of waiting on.
+                "message.timeout.ms": int(self.publish_timeout * 1000),
+            }
+            self._producer = Producer(self._client_config(settings))
+        return self._producer
+
+    def _admin_client(self):
+        if self._admin is None:
+            self._admin = AdminClient(self._client_config())
+        return self._admin
+
+    def publish_many(self, messages):
+        messages = list(messages)
+        for topic in {message.topic for message in messages}:
+            self.ensure_topic(topic)
+        with self._publish_lock:
+            producer = self._producer_client()
+            failures = []
+            for message in messages:
+                self._produce(producer, message, failures)
+            left = _call(partial(producer.flush, self.publish_timeout + 1.0), "flush")
+            if left or failures:
+                # The outbox republishes the whole batch: drop what is still queued so
+                # it cannot arrive later, after the retry, out of order.
+                producer.purge()
+                _call(partial(producer.flush, 0), "flush")
+                reason = failures[0] if failures else f"{left} still queued"
+                raise BrokerUnavailable(f"Kafka did not accept the batch: {reason}")
+
+    @staticmethod
+    def _produce(producer, message, failures):
+        def on_delivery(error, _record):
+            if error is not None:
+                failures.append(error)
+
+        try:
+            producer.produce(
+                message.topic,
+                message.value,
+                key=message.key,
+                headers=dict(message.headers),
+                on_delivery=on_delivery,
+            )
+        except (BufferError, KafkaException) as error:
+            producer.purge()
+            raise BrokerUnavailable(f"Kafka refused a message: {error}") from error
+
+    def ensure_topic(self, topic):
+        """Create `topic` (partitions and replication from the options) unless it exists."""
+        if topic in self._known_topics:
+            return
+        admin = self._admin_client()
+        metadata = _call(partial(admin.list_topics, timeout=self.check_timeout), "metadata")
+        if topic not in metadata.topics:
+            self._create_topic(admin, topic)
+        self._known_topics.add(topic)
+
+    def _create_topic(self, admin, topic):
+        new_topic = NewTopic(
+            topic,
+            num_partitions=int(self.options.get("partitions", 3)),
+            replication_factor=int(self.options.get("replication_factor", 1)),
+        )
+        future = admin.create_topics([new_topic], request_timeout=self.publish_timeout)[topic]
+        try:
+            run_blocking(partial(future.result, timeout=self.publish_timeout + 1.0))
+        except KafkaException as error:
+            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise BrokerUnavailable(f"Kafka could not create {topic!r}: {error}") from error
+        except TimeoutError as error:
+            raise BrokerUnavailable(f"Kafka did not create {topic!r} in time") from error
+
+    def subscribe(self, topic, *, group):
+        # Look again rather than trust the cache: a broker that is down fails here within
+        # check_timeout instead of after a whole subscribe_timeout of waiting for a group.
+        self._known_topics.discard(topic)
+        self.ensure_topic(topic)
+        config = self._client_config(
+            {
+                "group.id": group,
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "auto.offset.reset": "latest",
+                # librdkafka's 500 ms default would be the delivery latency at low traffic.
+                "fetch.wait.max.ms": self.options.get("fetch_wait_max_ms", 10),
+                "session.timeout.ms": self.options.get("session_timeout_ms", 6000),
+            }
+        )
+        try:
+            return KafkaSubscription(
+                topic,
+                config,
+                subscribe_timeout=self.subscribe_timeout,
+                commit_timeout=self.check_timeout,
+                commit_interval=float(self.options.get("commit_interval", 0.2)),
+            )
+        except KafkaException as error:
+            raise BrokerUnavailable(f"Kafka subscription to {topic!r} failed: {error}") from error
+
+    def check(self):
+        admin = self._admin_client()
+        try:
+            run_blocking(partial(admin.list_topics, timeout=self.check_timeout))
+        except KafkaException as error:
+            raise BrokerUnavailable(
+                f"Kafka at {self.bootstrap_servers} did not answer within "
+                f"{self.check_timeout}s: {error}"
+            ) from error
+
+    def close(self):
+        producer, self._producer, self._admin = self._producer, None, None
+        if producer is not None and run_blocking(partial(producer.flush, self.publish_timeout)):
+            logger.warning("Closed the Kafka producer with messages still undelivered")

@@ -1,0 +1,214 @@
+"""RabbitMQ adapter on pika's BlockingConnection.
+
+A topic is a fanout exchange of the same name; each group has its own durable
+queue `<topic>.<group>` bound to it, so every group (every Herald instance) gets
+every message, in publish order. A queue that nobody uses for `queue_expires`
+seconds is deleted by the broker, so the queues of dead instances vanish.
+Publishes wait for publisher confirms; unacknowledged deliveries return to the
+queue when their subscription closes.
+
+Under gevent, pika's sockets are monkey-patched and cooperate with the hub, so
+the blocking API is safe to use from greenlets.
+"""
+
+import contextlib
+import logging
+import threading
+import time
+from collections import deque
+
+import pika
+import pika.exceptions
+
+from app.brokers.base import Broker, BrokerUnavailable, Message, Subscription
+
+logger = logging.getLogger(__name__)
+PERSISTENT = pika.DeliveryMode.Persistent
+
+
+@contextlib.contextmanager
+def _driver_errors(what):
+    """Turn pika's and the socket's failures into BrokerUnavailable."""
+    try:
+        yield
+    except (pika.exceptions.AMQPError, OSError) as error:
+        raise BrokerUnavailable(f"RabbitMQ {what} failed: {error!r}") from error
+
+
+def _connect(parameters):
+    with _driver_errors("connection"):
+        return pika.BlockingConnection(parameters)
+
+
+def _close_quietly(connection):
+    if connection is not None and connection.is_open:
+        with contextlib.suppress(pika.exceptions.AMQPError, OSError):
+            connection.close()
+
+
+def _text_headers(headers):
+    return {
+        name: value.decode() if isinstance(value, bytes) else str(value)
+        for name, value in (headers or {}).items()
+    }
+
+
+class RabbitMQSubscription(Subscription):
+    """A consumer on the group's queue, over a connection of its own."""
+
+    def __init__(self, parameters, topic, group, *, prefetch_count, queue_expires):
+        self.topic = topic
+        self.delivered = deque()
+        self.connection = _connect(parameters)
+        try:
+            with _driver_errors(f"subscription to {topic!r}"):
+                self.channel = self.connection.channel()
+                queue = self._declare_group_queue(topic, group, queue_expires)
+                self.channel.basic_qos(prefetch_count=prefetch_count)
+                self.channel.basic_consume(queue, self._on_delivery)
+        except BaseException:
+            _close_quietly(self.connection)
+            raise
+
+    def _declare_group_queue(self, topic, group, queue_expires):
+        queue = f"{topic}.{group}"
+        self.channel.exchange_declare(topic, exchange_type="fanout", durable=True)
+        self.channel.queue_declare(
+            queue, durable=True, arguments={"x-expires": int(queue_expires * 1000)}
+        )
+        self.channel.queue_bind(queue, topic)
+        return queue
+
+    def _on_delivery(self, channel, method, properties, body):
+        self.delivered.append(
+            Message(
+                topic=self.topic,
+                value=body,
+                key=method.routing_key or None,  # fanout ignores it; it carries the key
+                headers=_text_headers(properties.headers),
+                receipt=method.delivery_tag,
+            )
+        )
+
+    def poll(self, timeout):
+        deadline = time.monotonic() + timeout
+        with _driver_errors("poll"):
+            while not self.delivered:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self.connection.process_data_events(time_limit=left)
+        return self.delivered.popleft()
+
+    def ack(self, message):
+        with _driver_errors("ack"):
+            self.channel.basic_ack(delivery_tag=message.receipt)
+
+    def close(self):
+        # Closing the connection hands every unacknowledged delivery back to the queue.
+        self.delivered.clear()
+        _close_quietly(self.connection)
+
+
+class _Publisher:
+    """The broker's one publishing connection, in confirm mode; reopened after a failure."""
+
+    def __init__(self, parameters):
+        self.parameters = parameters
+        self.connection = self.channel = None
+        self.declared = set()
+
+    def healthy_channel(self):
+        """The confirm-mode channel, reconnecting when the old one was lost."""
+        if self.connection is not None:
+            try:
+                # Reads a close from the broker (e.g. after idle heartbeats) before we rely on it.
+                self.connection.process_data_events(time_limit=0)
+            except (pika.exceptions.AMQPError, OSError):
+                self.reset()
+        if self.channel is None or not self.channel.is_open:
+            self.reset()
+            self.connection = _connect(self.parameters)
+            with _driver_errors("channel"):
+                self.channel = self.connection.channel()
+                self.channel.confirm_delivery()
+        return self.channel
+
+    def declare_exchange(self, topic):
+        if topic not in self.declared:
+            self.channel.exchange_declare(topic, exchange_type="fanout", durable=True)
+            self.declared.add(topic)
+
+    def reset(self):
+        _close_quietly(self.connection)
+        self.connection = self.channel = None
+        self.declared.clear()
+
+
+class RabbitMQBroker(Broker):
+    """RabbitMQ behind the Broker interface; `amqp://user:pass@host:5672/vhost`."""
+
+    scheme = "amqp"
+    connection_errors = (*Broker.connection_errors, pika.exceptions.AMQPError)
+
+    def __init__(self, url, **options):
+        super().__init__(url, **options)
+        self.publish_timeout = float(options.get("publish_timeout", 5.0))
+        self.check_timeout = float(options.get("check_timeout", 2.5))
+        self.prefetch_count = int(options.get("prefetch_count", 100))
+        self.queue_expires = float(options.get("queue_expires", 600.0))
+        self.parameters = self._connection_parameters(url, options)
+        self._publisher = _Publisher(self.parameters)
+        self._publish_lock = threading.Lock()
+
+    def _connection_parameters(self, url, options):
+        parameters = pika.URLParameters(url)
+        parameters.connection_attempts = 1
+        parameters.socket_timeout = self.check_timeout
+        parameters.stack_timeout = self.check_timeout + 1.0
+        parameters.blocked_connection_timeout = self.publish_timeout
+        parameters.heartbeat = int(options.get("heartbeat", 30))
+        parameters.client_properties = {"connection_name": "herald"}
+        return parameters
+
+    def publish_many(self, messages):
+        with self._publish_lock:
+            channel = self._publisher.healthy_channel()
+            try:
+                with _driver_errors("publish"):
+                    for message in messages:
+                        self._publisher.declare_exchange(message.topic)
+                        channel.basic_publish(
+                            message.topic,
+                            message.key or "",
+                            message.value,
+                            pika.BasicProperties(
+                                headers=dict(message.headers), delivery_mode=PERSISTENT
+                            ),
+                        )
+            except BrokerUnavailable:
+                self._publisher.reset()
+                raise
+
+    def subscribe(self, topic, *, group):
+        return RabbitMQSubscription(
+            self.parameters,
+            topic,
+            group,
+            prefetch_count=self.prefetch_count,
+            queue_expires=self.queue_expires,
+        )
+
+    def check(self):
+        with self._publish_lock:
+            try:
+                self._publisher.healthy_channel()
+            except BrokerUnavailable as error:
+                raise BrokerUnavailable(
+                    f"RabbitMQ at {self.parameters.host}:{self.parameters.port} "
+                    f"cannot be reached: {error}"
+                ) from error
+
+    def close(self):
+        with self._publish_lock:
+            self._publisher.reset()

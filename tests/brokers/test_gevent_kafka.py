@@ -1,0 +1,66 @@
+"""A Kafka consumer waiting in poll must not freeze the other greenlets of a gevent worker.
+
+librdkafka's poll blocks in C; the adapter runs it in gevent's native threadpool.
+The check runs in a child process, because gevent's monkey-patching must come
+before anything else is imported and would leak into the rest of the test run.
+"""
+
+import json
+import subprocess
+import sys
+
+from tests.support.services import ROOT
+
+TICK_INTERVAL = 0.01
+WATCH_SECONDS = 2.0
+
+PROBE = """
+from gevent import monkey
+
+monkey.patch_all()
+
+import json, sys, uuid
+
+import gevent
+
+from app.brokers import create_broker
+
+broker = create_broker(sys.argv[1])
+subscription = broker.subscribe("herald-gevent-" + uuid.uuid4().hex, group=uuid.uuid4().hex)
+ticks = 0
+
+
+def tick():
+    global ticks
+    while True:
+        gevent.sleep(float(sys.argv[2]))
+        ticks += 1
+
+
+ticker = gevent.spawn(tick)
+poller = gevent.spawn(subscription.poll, 5.0)
+gevent.sleep(float(sys.argv[3]))
+result = {"ticks": ticks, "poll_still_waiting": not poller.ready()}
+poller.join()
+ticker.kill()
+result["poll_result"] = repr(poller.value)
+subscription.close()
+broker.close()
+print(json.dumps(result))
+"""
+
+
+def test_other_greenlets_keep_running_while_the_consumer_polls(kafka_service):
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE, kafka_service.url, str(TICK_INTERVAL), str(WATCH_SECONDS)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+
+    assert result["poll_still_waiting"], result  # the ticks were counted during the poll
+    assert result["poll_result"] == "None"
+    assert result["ticks"] > 50, result  # ~200 expected; a frozen hub gives 0 or 1

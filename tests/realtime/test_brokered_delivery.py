@@ -1,0 +1,150 @@
+"""Herald instances sharing a real Kafka or RabbitMQ: fan-out, and outages that lose nothing.
+
+Every instance here is a gunicorn process with the gevent worker, on the
+session's database and the session's real broker.
+"""
+
+import shutil
+import tempfile
+import time
+import uuid
+
+import pytest
+
+from tests.support.clients import Api, Socket, wait_until
+from tests.support.servers import HeraldProcess
+from tests.support.services import ScriptService, free_port
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(params=["kafka", "rabbitmq"])
+def broker(request):
+    """Each test runs once on Kafka and once on RabbitMQ."""
+    return request.getfixturevalue(f"{request.param}_service")
+
+
+@pytest.fixture
+def heralds(mongodb_uri):
+    started = []
+
+    def start(broker_url, mongodb=mongodb_uri, **env):
+        herald = HeraldProcess(
+            {
+                "HERALD_ENV": "testing",
+                "MONGODB_URI": mongodb,
+                "BROKER_URL": broker_url,
+                # Each test gets its own topics, so no test sees another's traffic.
+                "BROKER_TOPIC": topic,
+                "BROKER_DEAD_LETTER_TOPIC": f"{topic}.dlq",
+                "JWT_SECRET_KEY": "brokered-test-secret-0123456789abcdef",
+                "OUTBOX_POLL_INTERVAL": "0.5",
+                "ACCESS_LOG": "",
+                **env,
+            }
+        ).start(timeout=60)
+        started.append(herald)
+        return herald
+
+    topic = f"herald-test-{uuid.uuid4().hex[:8]}"
+    yield start
+    for herald in started:
+        herald.stop()
+
+
+def ready(socket_):
+    assert socket_.receive_type("ready", timeout=5) is not None
+    return socket_
+
+
+def collect(socket_, count, timeout):
+    """Notification ids as they arrive, until `count` came or `timeout` passed."""
+    ids, deadline = [], time.monotonic() + timeout
+    while len(ids) < count and time.monotonic() < deadline:
+        frame = socket_.receive(1.0)
+        if frame and frame["type"] == "notification":
+            ids.append(frame["data"]["id"])
+    return ids
+
+
+def test_a_notification_made_on_one_instance_reaches_sockets_on_every_instance(broker, heralds):
+    first, second = heralds(broker.url), heralds(broker.url)
+    api_first, api_second = Api(first.url), Api(second.url)
+    sender, bob = api_second.register("sender"), api_first.register("bob")
+    on_first = ready(Socket.open(first.url, bob.access_token))
+    on_second = ready(Socket.open(second.url, bob.access_token))
+
+    created = api_second.notify(sender, bob, "across instances")
+
+    for socket_ in (on_first, on_second):
+        assert socket_.receive_type("notification", timeout=1.0)["data"] == created
+    for socket_ in (on_first, on_second):
+        assert socket_.drain(0.7) == [], "a socket got the notification twice"
+        socket_.close()
+
+
+def test_a_broker_outage_loses_no_accepted_notification(broker, heralds):
+    herald = heralds(broker.url)
+    api = Api(herald.url)
+    sender, bob = api.register("sender"), api.register("bob")
+    socket_ = ready(Socket.open(herald.url, bob.access_token))
+    before = api.notify(sender, bob, "before the outage")
+    assert socket_.receive_type("notification", timeout=5)["data"]["id"] == before["id"]
+
+    broker.stop()
+    try:
+        accepted = [api.notify(sender, bob, f"during the outage {i}")["id"] for i in range(5)]
+        assert api.get("/readyz").status_code == 503
+    finally:
+        broker.start()
+    accepted.append(api.notify(sender, bob, "after the outage")["id"])
+
+    received = collect(socket_, len(accepted), timeout=90)
+    assert sorted(received) == sorted(accepted)
+    assert socket_.drain(1.0) == [], "a socket got a notification twice"
+    assert wait_until(lambda: api.get("/readyz").status_code == 200, 60)
+    socket_.close()
+
+
+def test_with_the_database_down_requests_get_503_and_nothing_is_half_written(heralds):
+    data_dir = tempfile.mkdtemp(prefix="herald-outage-db-")
+    database = ScriptService("ferretdb.sh", free_port(), "--data", data_dir).start()
+    try:
+        uri = database.address("uri") + "outage"
+        herald = heralds("memory://", mongodb=uri, MONGODB_TIMEOUT_MS="1000")
+        api = Api(herald.url)
+        sender, bob = api.register("sender"), api.register("bob")
+        kept = api.notify(sender, bob, "before")
+
+        database.stop()
+        refused = api.post(
+            "/api/notifications", account=sender, json={"userId": bob.id, "message": "while down"}
+        )
+        assert refused.status_code == 503
+        assert set(refused.json()) == {"code", "status", "message", "errors"}
+        assert api.get("/api/notifications", account=bob).status_code == 503
+        assert (
+            api.post(
+                "/api/register",
+                json={
+                    "username": "late_user",
+                    "email": "late@example.test",
+                    "password": "longenough",
+                },
+            ).status_code
+            == 503
+        )
+
+        database.start()
+        listed = wait_until(lambda: api.get("/api/notifications", account=bob), 30)
+        assert [n["id"] for n in listed.json()["items"]] == [kept["id"]]
+        assert (
+            api.post(
+                "/api/login", json={"username": "late_user", "password": "longenough"}
+            ).status_code
+            == 401
+        )
+        assert api.notify(sender, bob, "after")["message"] == "after"
+    finally:
+        database.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
