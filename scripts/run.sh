@@ -2,22 +2,24 @@
 # run.sh - start Herald for a person trying it: the embedded FerretDB store on disk
 # (unless MONGODB_URI is given) and gunicorn's gevent worker on HOST:PORT
 # (default 127.0.0.1:8000). Stops the store it started when Herald exits.
+# STORE_PORT and STORE_DIR move the embedded store (default 27027, .run/ferretdb/data).
 set -euo pipefail
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 export HOST=${HOST:-127.0.0.1} PORT=${PORT:-8000}
 started_store=
+store=(--port "${STORE_PORT:-27027}")
 if [ -z "${MONGODB_URI:-}" ]; then
   bash scripts/ferretdb.sh install
-  if ! bash scripts/ferretdb.sh status >/dev/null 2>&1; then
-    bash scripts/ferretdb.sh start
+  if ! bash scripts/ferretdb.sh status "${store[@]}" >/dev/null 2>&1; then
+    bash scripts/ferretdb.sh start "${store[@]}" ${STORE_DIR:+--data "$STORE_DIR"}
     started_store=yes
   fi
-  MONGODB_URI="$(bash scripts/ferretdb.sh uri)herald"
+  MONGODB_URI="$(bash scripts/ferretdb.sh uri "${store[@]}")herald"
   export MONGODB_URI
 fi
-stop_store() { [ -n "$started_store" ] && bash scripts/ferretdb.sh stop || true; }
+stop_store() { [ -n "$started_store" ] && bash scripts/ferretdb.sh stop "${store[@]}" || true; }
 trap stop_store EXIT
 
 echo "Herald on http://$HOST:$PORT  (API docs: http://$HOST:$PORT/api-docs/)"
