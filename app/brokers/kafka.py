@@ -66,6 +66,7 @@ class KafkaSubscription(Subscription):
         self.commit_interval, self.next_commit_at, self.uncommitted = commit_interval, 0.0, False
         self.offsets = _AckedOffsets()
         self.assigned = False  # set by _on_assign, which runs inside poll
+        self.assign_error = None
         self.early = []  # a message fetched while waiting for the assignment
         self.closed = False
         self.consumer = Consumer(config)
@@ -79,6 +80,10 @@ class KafkaSubscription(Subscription):
     def _wait_for_assignment(self, timeout):
         deadline = time.monotonic() + timeout
         while not self.assigned:
+            if self.assign_error is not None:
+                raise BrokerUnavailable(
+                    f"Kafka could not assign {self.topic!r}: {self.assign_error}"
+                )
             if time.monotonic() > deadline:
                 raise BrokerUnavailable(
                     f"Kafka did not assign {self.topic!r} to this consumer within {timeout}s"
@@ -88,19 +93,45 @@ class KafkaSubscription(Subscription):
                 self.early.append(message)
 
     def _on_assign(self, consumer, partitions):
+        # librdkafka calls this from inside poll(); an exception escaping it would
+        # surface from poll as a bare KafkaError, so failures are kept and raised later.
+        try:
+            if self.assigned:
+                # A rejoin (after an outage, say): the offsets committed at the first
+                # assignment or since are where to go on; librdkafka reads them itself.
+                consumer.assign(partitions)
+                return
+            self._first_assignment(consumer, partitions)
+        except Exception as error:  # KafkaError is not a KafkaException
+            self.assign_error = error
+
+    def _first_assignment(self, consumer, partitions):
         positions = consumer.committed(partitions, timeout=self.commit_timeout)
         unstarted = [p for p in positions if p.offset < 0]  # no committed offset yet
         for partition in unstarted:
             # Resolving "latest" lazily, after subscribe() returned, could skip messages
             # published in between: pin the start to the current end now.
-            _low, partition.offset = consumer.get_watermark_offsets(
-                partition, timeout=self.commit_timeout, cached=False
-            )
+            partition.offset = self._end_offset(consumer, partition)
         consumer.assign(positions)
         # Committing that start means a rejoin after an outage resumes here instead of
         # jumping to a later end and skipping what was published meanwhile.
         self._commit_quietly(unstarted)
         self.assigned = True
+
+    def _end_offset(self, consumer, partition, attempts=10):
+        """The partition's end; a topic just created may not have its leader yet."""
+        for _ in range(attempts - 1):
+            try:
+                return self._high_watermark(consumer, partition)
+            except Exception:
+                time.sleep(0.2)
+        return self._high_watermark(consumer, partition)
+
+    def _high_watermark(self, consumer, partition):
+        _low, high = consumer.get_watermark_offsets(
+            partition, timeout=self.commit_timeout, cached=False
+        )
+        return high
 
     def _on_revoke(self, consumer, partitions):
         self._commit_quietly(self._acked_positions())
@@ -123,6 +154,8 @@ class KafkaSubscription(Subscription):
         return self._poll_driver(timeout)
 
     def _poll_driver(self, timeout):
+        if self.assign_error is not None and self.assigned:
+            raise BrokerUnavailable(f"Kafka could not reassign {self.topic!r}: {self.assign_error}")
         record = _call(partial(self.consumer.poll, timeout), "poll")
         if record is None:
             return None
