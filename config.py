@@ -111,8 +111,29 @@ class Config:
         self.WS_PERMESSAGE_DEFLATE = env_bool("WS_PERMESSAGE_DEFLATE", False)
         self.WS_SEND_QUEUE_SIZE = env_int("WS_SEND_QUEUE_SIZE", 1000)
         self.WS_RESUME_LIMIT = env_int("WS_RESUME_LIMIT", 1000)
+        self.WS_TOKEN_CHECK_INTERVAL = env_float("WS_TOKEN_CHECK_INTERVAL", 5.0)
+        self.WS_CLIENT_FRAMES_PER_SECOND = env_float("WS_CLIENT_FRAMES_PER_SECOND", 10.0)
 
+        self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
+        # Limits in the `limits` notation: "10/minute", "100/hour;10/minute".
+        self.RATELIMITS = {
+            "login_per_address": env_str("RATELIMIT_LOGIN_PER_ADDRESS", "30/minute"),
+            "login_per_account": env_str("RATELIMIT_LOGIN_PER_ACCOUNT", "10/minute"),
+            "register_per_address": env_str("RATELIMIT_REGISTER_PER_ADDRESS", "20/hour"),
+            "notify_per_sender": env_str("RATELIMIT_NOTIFY_PER_SENDER", "120/minute"),
+            "socket_per_address": env_str("RATELIMIT_SOCKET_PER_ADDRESS", "60/minute"),
+        }
+        # Browser origins allowed to call the API and open sockets ("" = same origin only).
+        self.CORS_ALLOWED_ORIGINS = [
+            origin.strip()
+            for origin in env_str("CORS_ALLOWED_ORIGINS", "").split(",")
+            if origin.strip()
+        ]
+        # How many proxies in front of Herald set X-Forwarded-For (0: trust none).
+        self.PROXY_COUNT = env_int("PROXY_COUNT", 0)
         self.MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 64 * 1024)
+        self.JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32)
         self.NOTIFICATION_DATA_MAX_BYTES = env_int("NOTIFICATION_DATA_MAX_BYTES", 4096)
         self.BROADCAST_MAX_RECIPIENTS = env_int("BROADCAST_MAX_RECIPIENTS", 10000)
         self.IDEMPOTENCY_KEY_TTL = env_int("IDEMPOTENCY_KEY_TTL", 24 * 3600)
@@ -151,6 +172,8 @@ class TestingConfig(Config):
         super().__init__()
         self.TESTING = True
         self.BCRYPT_ROUNDS = env_int("BCRYPT_ROUNDS", 4)
+        # Tests register hundreds of users from one address; the limit tests turn it on.
+        self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", False)
 
 
 class ProductionConfig(Config):

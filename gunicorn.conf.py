@@ -13,6 +13,8 @@ graceful_timeout = 20
 keepalive = 5
 # ACCESS_LOG= (empty) turns the access log off; the default is standard output.
 accesslog = os.environ.get("ACCESS_LOG", "-") or None
+# The path without its query string: a socket's access token travels in the query.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s"'
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # The app (and its background threads) is created in each worker after gevent

@@ -3,9 +3,10 @@
 import logging
 
 import swagger_ui_bundle
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.errors import error_response
+from app import request_limits
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ def create_app(config=None):
     )
     _init_extensions(app)
     _register_blueprints(app)
-    app.before_request(_require_json_bodies)
+    app.before_request(request_limits.check_body)
 
     from app import realtime
 
@@ -34,12 +35,18 @@ def create_app(config=None):
 
 
 def _init_extensions(app):
-    from app import cli, database, errors
+    from app import cli, database, errors, headers, ratelimit
     from app.auth import tokens
     from app.extensions import api, jwt, sock
 
     database.init_app(app)
     errors.init_app(app)
+    ratelimit.init_app(app)
+    headers.init_app(app)
+    if app.config["PROXY_COUNT"]:
+        # Rate limits and logs need the client's address, not the proxy's.
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     api.init_app(app)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
@@ -61,6 +68,14 @@ def _register_blueprints(app):
     for blueprint in (auth_blp, notifications_blp, dead_letters_blp, health_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(realtime_bp)
+    app.register_blueprint(
+        Blueprint(
+            "docs_assets",
+            __name__,
+            static_folder="docs_assets",
+            static_url_path="/api-docs/assets",
+        )
+    )
     # Swagger UI's files come from the swagger-ui-bundle package: no CDN.
     app.register_blueprint(
         Blueprint(
@@ -70,14 +85,6 @@ def _register_blueprints(app):
             static_url_path=app.config["OPENAPI_SWAGGER_UI_URL"].rstrip("/"),
         )
     )
-
-
-def _require_json_bodies():
-    """A body that is not JSON is a 415, not a confusing 422."""
-    has_body = request.method in ("POST", "PUT", "PATCH") and request.content_length
-    if has_body and request.path.startswith("/api/") and not request.is_json:
-        return error_response(415, "Send the body as application/json.")
-    return None
 
 
 def _bootstrap_admin(app):

@@ -16,6 +16,9 @@ class User(me.Document):
     email = me.StringField(required=True, unique=True, max_length=254)
     password_hash = me.StringField(required=True)
     role = me.StringField(required=True, choices=ROLES, default="user")
+    # Every token carries the version it was issued under; raising it (a password
+    # change, "log out everywhere") revokes all of the user's tokens at once.
+    token_version = me.IntField(required=True, default=0)
     created_at = me.DateTimeField(required=True, default=utcnow)
 
     meta = {"collection": "users", "indexes": ["created_at"]}
@@ -23,3 +26,15 @@ class User(me.Document):
     @property
     def is_admin(self):
         return self.role == "admin"
+
+
+class RevokedToken(me.Document):
+    """One revoked token (by its `jti`), kept until it would have expired anyway."""
+
+    id = me.StringField(primary_key=True)  # the token's jti
+    user_id = me.StringField(required=True)
+    expires_at = me.DateTimeField(required=True)
+    # "spent" for a refresh token exchanged for a new pair, "logout" otherwise.
+    reason = me.StringField(required=True, choices=("spent", "logout"), default="logout")
+
+    meta = {"collection": "revoked_tokens", "indexes": ["expires_at"]}

@@ -70,3 +70,19 @@ class UserPageSchema(ma.Schema):
 
 class RoleSchema(ma.Schema):
     role = ma.fields.String(required=True, validate=validate.OneOf(["user", "admin"]))
+
+
+class LogoutSchema(ma.Schema):
+    refresh_token = ma.fields.String(
+        metadata={"description": "Also revoke this refresh token (recommended)"}
+    )
+    everywhere = ma.fields.Boolean(
+        load_default=False, metadata={"description": "Revoke every token of the user"}
+    )
+
+
+class PasswordChangeSchema(ma.Schema):
+    current_password = ma.fields.String(required=True, load_only=True)
+    new_password = ma.fields.String(
+        required=True, load_only=True, validate=validate.Length(min=8, max=128)
+    )

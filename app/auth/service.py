@@ -3,7 +3,6 @@
 import logging
 
 import bcrypt
-from flask_jwt_extended import create_access_token, create_refresh_token
 from mongoengine.errors import NotUniqueError
 
 from app.auth.models import User
@@ -56,26 +55,15 @@ def authenticate(*, password, username=None, email=None):
     return user
 
 
-def issue_tokens(user, *, access_expires):
-    """A fresh access and refresh token pair for `user`."""
-    return {
-        "access_token": create_access_token(
-            identity=user.id, additional_claims={"role": user.role}
-        ),
-        "refresh_token": create_refresh_token(identity=user.id),
-        "token_type": "Bearer",
-        "expires_in": access_expires,
-    }
-
-
-def refresh_access(user, *, access_expires):
-    return {
-        "access_token": create_access_token(
-            identity=user.id, additional_claims={"role": user.role}
-        ),
-        "token_type": "Bearer",
-        "expires_in": access_expires,
-    }
+def change_password(user, *, current_password, new_password, rounds):
+    """Set a new password and revoke every token the user holds."""
+    if not password_matches(current_password, user.password_hash):
+        raise Unauthorized("The current password is wrong.")
+    User.objects(id=user.id).update_one(
+        set__password_hash=hash_password(new_password, rounds=rounds), inc__token_version=1
+    )
+    user.reload()
+    return user
 
 
 def get_user(user_id):

@@ -1,7 +1,83 @@
-"""How flask-jwt-extended finds the user of a token, and its errors in Herald's shape."""
+"""The token lifecycle: issuing, rotating and revoking JWTs, and checking them.
 
-from app.auth.models import User
-from app.errors import error_response
+Access tokens are short-lived. A refresh token is used once: refreshing revokes
+it and hands out a new pair, and presenting a refresh token that was already
+used revokes every token of its user (it was stolen, or a client misbehaves).
+Revoked tokens are listed by `jti` until they expire; a user's `token_version`,
+carried by each token, revokes all of them at once.
+
+`init_app` wires this into flask-jwt-extended and puts its errors in Herald's shape.
+"""
+
+from datetime import UTC, datetime
+
+from flask import g
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+
+from app.auth.models import RevokedToken, User
+from app.clock import now
+from app.errors import Unauthorized, error_response
+
+
+def issue_pair(user, *, access_expires):
+    """A fresh access and refresh token for `user`."""
+    claims = {"role": user.role, "ver": user.token_version}
+    return {
+        "access_token": create_access_token(identity=user.id, additional_claims=claims),
+        "refresh_token": create_refresh_token(identity=user.id, additional_claims=claims),
+        "token_type": "Bearer",
+        "expires_in": access_expires,
+    }
+
+
+def rotate(user, claims, *, access_expires):
+    """Spend a refresh token: revoke it and issue a new pair."""
+    revoke(claims, reason="spent")
+    return issue_pair(user, access_expires=access_expires)
+
+
+def revoke(claims, *, reason="logout"):
+    """Revoke one token by its decoded claims."""
+    expires_at = datetime.fromtimestamp(claims["exp"], UTC)
+    RevokedToken(
+        id=claims["jti"], user_id=claims["sub"], expires_at=expires_at, reason=reason
+    ).save()
+    # Entries past their expiry are useless: the token is rejected as expired anyway.
+    RevokedToken.objects(expires_at__lt=now()).delete()
+
+
+def revoke_encoded(token, *, user_id):
+    """Revoke a token given as text (a refresh token sent to logout), if it is the user's."""
+    try:
+        claims = decode_token(token, allow_expired=True)
+    except Exception:
+        raise Unauthorized("The refresh token is not valid.") from None
+    if claims["sub"] != user_id:
+        raise Unauthorized("The refresh token belongs to another user.")
+    revoke(claims)
+
+
+def revoke_all(user):
+    """Revoke every token `user` holds; returns the new token version."""
+    User.objects(id=user.id).update_one(inc__token_version=1)
+    user.reload()
+    return user.token_version
+
+
+def is_revoked(claims):
+    """True when the token was revoked, or issued before its user's last revoke-all."""
+    user = User.objects(id=claims["sub"]).first()
+    g.herald_token_user = user  # the user lookup that follows reuses it
+    if user is None:
+        return False  # the lookup then answers "no such user"
+    if claims.get("ver", 0) != user.token_version:
+        return True
+    revoked = RevokedToken.objects(id=claims["jti"]).only("reason").first()
+    if revoked is None:
+        return False
+    if revoked.reason == "spent":
+        revoke_all(user)  # a spent refresh token came back: assume it was stolen
+    return True
 
 
 def init_app(jwt):
@@ -9,9 +85,14 @@ def init_app(jwt):
     def identity(user_id):
         return str(user_id)
 
+    @jwt.token_in_blocklist_loader
+    def blocked(_header, payload):
+        return is_revoked(payload)
+
     @jwt.user_lookup_loader
     def load_user(_header, payload):
-        return User.objects(id=payload["sub"]).first()
+        user = g.pop("herald_token_user", None)
+        return user if user is not None else User.objects(id=payload["sub"]).first()
 
     @jwt.user_lookup_error_loader
     def unknown_user(_header, _payload):

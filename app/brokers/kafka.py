@@ -20,6 +20,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from app.brokers.base import Broker, BrokerUnavailable, Message, Subscription
+from app.brokers.kafka_offsets import AckedOffsets
 from app.concurrency import run_blocking
 
 logger = logging.getLogger(__name__)
@@ -28,43 +29,13 @@ librdkafka_logger = logging.getLogger(__name__ + ".librdkafka")
 TRANSIENT_ERRORS = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._PARTITION_EOF)
 
 
-class _AckedOffsets:
-    """Per partition, the offset the group may resume from without losing an unacked message."""
-
-    def __init__(self):
-        self.in_flight = {}  # partition -> offsets handed out and not yet acked
-        self.highest_acked = {}
-        self.resume_at = {}  # partition -> offset last committed (or to commit)
-
-    def delivered(self, partition, offset):
-        self.in_flight.setdefault(partition, set()).add(offset)
-
-    def acked(self, partition, offset):
-        """Record an ack; return the new resume offset when it moved forward, else None."""
-        waiting = self.in_flight.setdefault(partition, set())
-        waiting.discard(offset)
-        self.highest_acked[partition] = max(offset, self.highest_acked.get(partition, -1))
-        # An older message still unacked holds the resume point back: committing past
-        # it would lose it if this subscription dies.
-        resume = min(waiting) if waiting else self.highest_acked[partition] + 1
-        if resume <= self.resume_at.get(partition, -1):
-            return None
-        self.resume_at[partition] = resume
-        return resume
-
-    def forget(self, partitions):
-        for partition in partitions:
-            for progress in (self.in_flight, self.highest_acked, self.resume_at):
-                progress.pop(partition, None)
-
-
 class KafkaSubscription(Subscription):
     """One consumer in its group; created by `KafkaBroker.subscribe`."""
 
     def __init__(self, topic, config, *, subscribe_timeout, commit_timeout, commit_interval):
         self.topic, self.commit_timeout = topic, commit_timeout
         self.commit_interval, self.next_commit_at, self.uncommitted = commit_interval, 0.0, False
-        self.offsets = _AckedOffsets()
+        self.offsets = AckedOffsets()
         self.assigned = False  # set by _on_assign, which runs inside poll
         self.assign_error = None
         self.early = []  # a message fetched while waiting for the assignment

@@ -4,7 +4,9 @@ A broker payload *is* the WebSocket frame, so an instance decodes it once to
 learn where it goes and sends the same text to every socket:
 `{"type": "notification", "data": <the notification as REST shows it>}` for the
 recipient's sockets, and `{"type": "presence", "data": {"userId", "username",
-"connected"}}` for every socket that watches presence.
+"connected"}}` for every socket that watches presence. `{"type": "revoked",
+"data": {"userId"}}` stays on the server: it makes every instance recheck the
+tokens of that user's sockets.
 """
 
 import json
@@ -33,6 +35,13 @@ class PresenceEvent:
     frame: str
 
 
+@dataclass(frozen=True)
+class RevocationEvent:
+    """Some of the user's tokens were revoked: recheck that user's sockets."""
+
+    user_id: str
+
+
 def _dump(frame):
     return json.dumps(frame, separators=(",", ":")).encode()
 
@@ -48,6 +57,10 @@ def encode_presence(*, user_id, username, connected):
     return _dump({"type": "presence", "data": data})
 
 
+def encode_revocation(*, user_id):
+    return _dump({"type": "revoked", "data": {"userId": user_id}})
+
+
 def decode(payload):
     """Check a broker payload and pull out what delivery needs."""
     try:
@@ -59,6 +72,8 @@ def decode(payload):
             return NotificationEvent(data["id"], user_id, text)
         if kind == "presence" and is_uuid(user_id) and isinstance(data["connected"], bool):
             return PresenceEvent(user_id, text)
+        if kind == "revoked" and is_uuid(user_id):
+            return RevocationEvent(user_id)
     except (UnicodeDecodeError, ValueError, TypeError, KeyError) as error:
         raise MalformedEvent(f"not a Herald event: {error!r}") from None
     raise MalformedEvent("not a Herald event: unknown type or bad ids")

@@ -5,6 +5,7 @@ from flask.views import MethodView
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint
 
+from app import ratelimit
 from app.errors import ErrorSchema
 from app.notifications import schemas, service
 from app.realtime import runtime_of
@@ -49,9 +50,11 @@ class Notifications(MethodView):
     @blp.response(201, schemas.NotificationSchema)
     @blp.alt_response(401, schema=ErrorSchema, description="Not authenticated")
     @blp.alt_response(404, schema=ErrorSchema, description="No such recipient")
+    @blp.alt_response(429, schema=ErrorSchema, description="Sending too fast")
     @blp.doc(security=BEARER, parameters=[IDEMPOTENCY_HEADER])
     def post(self, body):
         """Notify a user; the notification is stored, then pushed to their sockets"""
+        ratelimit.hit(current_app, "notify_per_sender", current_user.id)
         key = request.headers.get("Idempotency-Key", "").strip()[:255] or None
         notification, replayed = service.create_notification(
             sender_id=current_user.id,
@@ -76,9 +79,11 @@ class Broadcast(MethodView):
     @blp.response(201, schemas.BroadcastResultSchema)
     @blp.alt_response(403, schema=ErrorSchema, description="Admins only")
     @blp.alt_response(404, schema=ErrorSchema, description="Some recipients do not exist")
+    @blp.alt_response(429, schema=ErrorSchema, description="Sending too fast")
     @blp.doc(security=BEARER)
     def post(self, body):
         """Send one message to many users, or to all (admins only)"""
+        ratelimit.hit(current_app, "notify_per_sender", current_user.id)
         count = service.broadcast(
             sender_id=current_user.id,
             message=body["message"],

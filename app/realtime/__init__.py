@@ -6,11 +6,13 @@ apps in one process behave as two instances.
 
 import atexit
 import logging
+import time
 
 from app.brokers import create_broker
 from app.concurrency import spawn
 from app.notifications import events
 from app.realtime import presence
+from app.realtime.hub import CLOSE_POLICY_VIOLATION
 
 logger = logging.getLogger(__name__)
 EXTENSION = "herald.realtime"
@@ -47,6 +49,7 @@ class Realtime:
             base_delay=config["RETRY_BASE_DELAY"],
         )
         self.topic, self.presence_ttl = config["BROKER_TOPIC"], config["PRESENCE_TTL"]
+        self.token_check_interval = config["WS_TOKEN_CHECK_INTERVAL"]
         self.heartbeat = PresenceHeartbeat(
             self.hub,
             instance_id=self.instance_id,
@@ -59,8 +62,28 @@ class Realtime:
     def deliver(self, event):
         if isinstance(event, events.PresenceEvent):
             self.hub.broadcast_presence(event.frame)
+        elif isinstance(event, events.RevocationEvent):
+            self.close_revoked_sockets(event.user_id)
         else:
             self.hub.deliver(event.user_id, event.notification_id, event.frame)
+
+    def announce_revocation(self, user_id):
+        """Close the user's sockets whose token was revoked, here and on every instance."""
+        self.close_revoked_sockets(user_id)
+        payload = events.encode_revocation(user_id=user_id)
+        spawn(self._publish_quietly, payload, user_id, name="herald-revocation")
+
+    def close_revoked_sockets(self, user_id):
+        from app.auth import tokens
+
+        for session in self.hub.sessions_of(user_id):
+            if tokens.is_revoked({"sub": user_id, "type": "access", **session.claims}):
+                session.close(CLOSE_POLICY_VIOLATION, "Token revoked")
+
+    def _watch_token_expiry(self):
+        while self.started:
+            self.hub.close_expired(time.time())
+            time.sleep(self.token_check_interval)
 
     def announce_presence(self, user_id):
         """Tell every instance's presence watchers whether `user_id` is online now.
@@ -82,15 +105,21 @@ class Realtime:
                 username=user.username,
                 connected=presence.is_online(user_id, ttl=self.presence_ttl),
             )
-            self.broker.publish(
-                self.topic, payload, key=user_id, headers={"herald-event": "presence"}
-            )
         except Exception as error:
             logger.warning("Presence of %s not announced: %s", user_id, error)
+            return
+        self._publish_quietly(payload, user_id)
+
+    def _publish_quietly(self, payload, user_id):
+        try:
+            self.broker.publish(self.topic, payload, key=user_id)
+        except self.broker.connection_errors as error:
+            logger.warning("An event for %s was not published: %s", user_id, error)
 
     def start(self):
         self.started = True
         self.heartbeat.start()
+        spawn(self._watch_token_expiry, name="herald-token-expiry")
         self.relay.start()
         if self.consume:
             self.consumer.start()

@@ -16,6 +16,7 @@ from app.concurrency import spawn
 
 logger = logging.getLogger(__name__)
 
+CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TRY_AGAIN_LATER = 1013
 RECENT_IDS_PER_USER = 128
 
@@ -24,6 +25,7 @@ class SocketSession:
     """One open WebSocket of one user."""
 
     __slots__ = (
+        "claims",
         "closed",
         "lock",
         "max_queue",
@@ -35,8 +37,9 @@ class SocketSession:
         "ws",
     )
 
-    def __init__(self, ws, user_id, *, max_queue, paused=False):
+    def __init__(self, ws, user_id, *, max_queue, claims=None, paused=False):
         self.ws, self.user_id, self.max_queue = ws, user_id, max_queue
+        self.claims = claims or {}  # of the token that authenticated the socket (jti, exp, ver)
         self.queue = deque()
         self.lock = threading.Lock()
         self.writing = False
@@ -91,14 +94,24 @@ class SocketSession:
                 return
 
     def _overflow(self):
+        # Called with the lock held, so it must not wait on the socket.
         logger.warning("Closing a socket of user %s: it cannot keep up", self.user_id)
+        self._mark_closed()
+        spawn(self._close_now, CLOSE_TRY_AGAIN_LATER, "Too slow; reconnect with since")
+
+    def close(self, code, message):
+        """Close the socket with `code`, in the background (never blocks the caller)."""
+        with self.lock:
+            self._mark_closed()
+        spawn(self._close_now, code, message, name="herald-ws-close")
+
+    def _mark_closed(self):
         self.closed = True
         self.queue.clear()
-        spawn(self._close_slow, name="herald-ws-close")
 
-    def _close_slow(self):
+    def _close_now(self, code, message):
         with contextlib.suppress(Exception):
-            self.ws.close(reason=CLOSE_TRY_AGAIN_LATER, message="Too slow; reconnect with since")
+            self.ws.close(reason=code, message=message)
 
 
 class _UserSockets:
@@ -173,6 +186,20 @@ class NotificationHub:
         for session in watchers:
             session.push(frame)
         return len(watchers)
+
+    def sessions_of(self, user_id):
+        with self._lock:
+            user = self._users.get(user_id)
+            return list(user.sessions) if user else []
+
+    def close_expired(self, now):
+        """Close (1008) every socket whose token expired before `now`; returns how many."""
+        with self._lock:
+            sessions = [s for user in self._users.values() for s in user.sessions]
+        expired = [s for s in sessions if s.claims.get("exp", now + 1) <= now]
+        for session in expired:
+            session.close(CLOSE_POLICY_VIOLATION, "Token expired; reconnect with a fresh token")
+        return len(expired)
 
     def user_ids(self):
         with self._lock:

@@ -4,27 +4,33 @@ The handshake is authenticated before the upgrade (a bad or missing token gets
 a 401, never a socket). Server frames are JSON objects with a `type`:
 `notification`, `ready` (after the backlog of a reconnect), `read`, `pong` and
 `error`, and `presence` for clients that sent `presence.watch`. Client frames:
-`{"type": "read", "id": ...}`, `{"type": "ping"}` and `{"type": "presence.watch"}`.
+`{"type": "read", "id": ...}`, `{"type": "ping"}`, `{"type": "presence.watch"}` and
+`{"type": "auth", "token": ...}`, which swaps in a fresh access token: a socket
+whose token expires or is revoked is closed with 1008 unless it did so.
 """
 
 import json
 import logging
+import time
 
 from flask import Blueprint, current_app, request
-from flask_jwt_extended import current_user, verify_jwt_in_request
+from flask_jwt_extended import current_user, decode_token, get_jwt, verify_jwt_in_request
 
+from app import ratelimit
 from app.database import DATABASE_ERRORS
-from app.errors import HeraldError
+from app.errors import Forbidden, HeraldError
 from app.extensions import sock
+from app.headers import origin_allowed
 from app.notifications import service
 from app.notifications.schemas import NOTIFICATION
 from app.realtime import presence, runtime_of
-from app.realtime.hub import SocketSession
+from app.realtime.hub import CLOSE_POLICY_VIOLATION, SocketSession
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("realtime", __name__)
 CLIENT_FRAMES_HELP = (
-    'Send {"type": "read", "id": ...}, {"type": "ping"} or {"type": "presence.watch"}.'
+    'Send {"type": "read", "id": ...}, {"type": "ping"}, {"type": "presence.watch"} '
+    'or {"type": "auth", "token": ...}.'
 )
 
 
@@ -35,6 +41,11 @@ def frame(kind, **fields):
 @bp.before_request
 def authenticate_handshake():
     """Refuse the upgrade unless the access token (query `token` or header) is valid."""
+    ratelimit.hit(current_app, "socket_per_address", request.remote_addr)
+    origin = request.headers.get("Origin")
+    allowed = current_app.config["CORS_ALLOWED_ORIGINS"]
+    if not origin_allowed(origin, host=request.host, allowed=allowed):
+        raise Forbidden(f"Origin {origin} may not open a socket here.")
     verify_jwt_in_request(locations=["query_string", "headers"])
     if not current_app.config["WS_PERMESSAGE_DEFLATE"]:
         # Without the offer, simple-websocket keeps no zlib state (~90 KB) per socket.
@@ -45,20 +56,47 @@ def authenticate_handshake():
 def notifications_socket(ws):
     config, realtime = current_app.config, runtime_of(current_app)
     user_id, since = current_user.id, request.args.get("since")
-    session = SocketSession(ws, user_id, max_queue=config["WS_SEND_QUEUE_SIZE"], paused=bool(since))
+    session = SocketSession(
+        ws,
+        user_id,
+        max_queue=config["WS_SEND_QUEUE_SIZE"],
+        claims=_socket_claims(get_jwt()),
+        paused=bool(since),
+    )
     if realtime.hub.attach(session):
         _set_presence(realtime, presence.mark_online, user_id)
+    budget = FrameBudget(config["WS_CLIENT_FRAMES_PER_SECOND"])
     try:
         _send_backlog(session, since, limit=config["WS_RESUME_LIMIT"])
         while True:
             text = ws.receive()
             if text is None:
                 break
+            if not budget.spend():
+                session.close(CLOSE_POLICY_VIOLATION, "Too many frames; slow down")
+                break
             session.push(_answer(realtime, session, text))
     finally:
         session.closed = True
         if realtime.hub.detach(session):
             _set_presence(realtime, presence.mark_offline, user_id)
+
+
+class FrameBudget:
+    """A token bucket: `rate` client frames a second, bursts of twice that."""
+
+    def __init__(self, rate):
+        self.rate, self.capacity = rate, rate * 2
+        self.tokens, self.last = self.capacity, time.monotonic()
+
+    def spend(self):
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
 
 
 def _send_backlog(session, since, *, limit):
@@ -90,6 +128,8 @@ def _answer(realtime, session, text):
     if kind == "presence.watch":
         realtime.hub.watch_presence(session)
         return frame("presence.watching")
+    if kind == "auth":
+        return _reauthenticate(session, message.get("token"))
     if kind != "read" or not isinstance(message.get("id"), str):
         return frame("error", error={"code": 400, "message": CLIENT_FRAMES_HELP})
     user_id = session.user_id
@@ -106,6 +146,30 @@ def _answer(realtime, session, text):
             error={"code": 503, "message": "Database unavailable; try again.", "id": message["id"]},
         )
     return frame("read", data=NOTIFICATION.dump(notification))
+
+
+def _socket_claims(claims):
+    """What a socket keeps of its token: enough to expire or revoke it later."""
+    return {"jti": claims["jti"], "exp": claims["exp"], "ver": claims.get("ver", 0)}
+
+
+def _reauthenticate(session, token):
+    """Swap the socket's token for a fresh one, so it outlives the first one's expiry."""
+    from app.auth import tokens
+
+    try:
+        claims = decode_token(token)
+    except Exception:
+        claims = None
+    if (
+        claims is None
+        or claims.get("type") != "access"
+        or claims.get("sub") != session.user_id
+        or tokens.is_revoked(claims)
+    ):
+        return frame("error", error={"code": 401, "message": "That token cannot be used here."})
+    session.claims = _socket_claims(claims)
+    return frame("auth.ok", data={"expiresAt": claims["exp"]})
 
 
 def _set_presence(realtime, change, user_id):

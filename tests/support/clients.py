@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import struct
 import time
 import uuid
 from dataclasses import dataclass
@@ -123,6 +124,21 @@ class Socket:
         while (frame := self.receive(timeout)) is not None:
             frames.append(frame)
         return frames
+
+    def wait_closed(self, timeout=10.0):
+        """The close code the server sends within `timeout` (other frames are skipped)."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            self.ws.settimeout(left)
+            try:
+                opcode, frame = self.ws.recv_data_frame(control_frame=True)
+            except websocket.WebSocketTimeoutException:
+                return None
+            except websocket.WebSocketConnectionClosedException:
+                return "closed without a code"
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                return struct.unpack("!H", frame.data[:2])[0] if len(frame.data) >= 2 else None
+        return None
 
     def close(self):
         with contextlib.suppress(Exception):
