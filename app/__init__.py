@@ -64,10 +64,12 @@ def _register_blueprints(app):
     from app.notifications.routes import blp as notifications_blp
     from app.realtime.admin_routes import blp as dead_letters_blp
     from app.realtime.routes import bp as realtime_bp
+    from app.web import bp as web_bp
 
     for blueprint in (auth_blp, notifications_blp, dead_letters_blp, health_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(realtime_bp)
+    app.register_blueprint(web_bp)
     app.register_blueprint(
         Blueprint(
             "docs_assets",

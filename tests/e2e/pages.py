@@ -1,0 +1,91 @@
+"""The Herald page as the tests see it: what a user does and what a user reads."""
+
+import re
+
+from playwright.sync_api import expect
+
+
+class HeraldPage:
+    """One browser tab on Herald's client at `/`."""
+
+    def __init__(self, page, base_url):
+        self.page, self.base_url = page, base_url
+        self.errors = []
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def open(self):
+        self.page.goto(self.base_url + "/")
+        expect(self.page.locator("#login-form")).to_be_visible()
+        return self
+
+    def sign_in(self, account):
+        """Sign in through the form and wait until the socket is live."""
+        self.open()
+        self.submit_login(account.username, account.password)
+        self.expect_connected()
+        expect(self.page.locator("#me-name")).to_have_text(account.username)
+        return self
+
+    def submit_login(self, username, password):
+        form = self.page.locator("#login-form")
+        form.get_by_label("Username or email").fill(username)
+        form.get_by_label("Password").fill(password)
+        form.get_by_role("button", name="Sign in").click()
+
+    def expect_connected(self, timeout=10_000):
+        expect(self.connection).to_have_text("Connected", timeout=timeout)
+
+    @property
+    def connection(self):
+        return self.page.locator("#connection-text")
+
+    @property
+    def badge(self):
+        return self.page.locator("#unread-badge")
+
+    @property
+    def login_error(self):
+        return self.page.locator("#login-error")
+
+    @property
+    def items(self):
+        return self.page.locator("#notification-list > li")
+
+    def notification(self, notification_id):
+        return self.page.locator(f'#notification-list > li[data-id="{notification_id}"]')
+
+    def presence_of(self, user_id):
+        return self.page.locator(f'#presence-list > li[data-user-id="{user_id}"] .presence-state')
+
+    def send(self, username, message):
+        """Notify `username` through the page's form.
+
+        Returns the created notification as soon as the POST has answered, so a
+        caller can time what follows from that moment.
+        """
+        form = self.page.locator("#notify-form")
+        form.get_by_label("Username").fill(username)
+        form.get_by_label("Message").fill(message)
+        with self.page.expect_response(_created_notification) as created:
+            form.get_by_role("button", name="Send").click()
+        response = created.value
+        assert response.status == 201, response.text()
+        return response.json()
+
+    def expect_sent_to(self, username):
+        expect(self.page.locator("#notify-status")).to_have_text(f"Sent to {username}.")
+
+    def mark_read(self, notification_id):
+        self.notification(notification_id).get_by_role(
+            "button", name=re.compile("Mark read")
+        ).click()
+
+    def has_horizontal_scroll(self):
+        return self.page.evaluate(
+            "() => document.documentElement.scrollWidth > document.documentElement.clientWidth"
+        )
+
+
+def _created_notification(response):
+    request = response.request
+    return request.method == "POST" and response.url.endswith("/api/notifications")
