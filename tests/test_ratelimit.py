@@ -5,6 +5,7 @@ import websocket
 
 from tests.support.clients import Api, Socket
 from tests.support.servers import LiveServer
+from tests.support.services import ScriptService, free_port
 
 LIMITS = {
     "login_per_address": "4/minute",
@@ -95,3 +96,35 @@ def test_socket_attempts_are_limited_per_address(limited):
         Socket.open(limited.url, bob.access_token)
     assert refused.value.status_code == 429
     first.close()
+
+
+@pytest.fixture
+def shared_counters():
+    """A Redis for rate-limit counters that several instances share."""
+    redis = ScriptService("redis.sh", free_port()).start()
+    try:
+        yield redis.address("url")
+    finally:
+        redis.stop()
+
+
+def test_limits_count_across_instances_with_a_shared_storage(make_config, shared_counters):
+    def instance():
+        return LiveServer(
+            make_config(
+                RATELIMIT_ENABLED=True,
+                RATELIMITS=dict(LIMITS),
+                RATELIMIT_STORAGE_URI=shared_counters,
+            )
+        )
+
+    first, second = instance(), instance()
+    try:
+        assert login(Api(first.url), "shared-victim").status_code == 401
+        assert login(Api(second.url), "shared-victim").status_code == 401
+        # Two attempts, one on each instance, used up the account's two.
+        assert_limited(login(Api(first.url), "shared-victim"))
+        assert_limited(login(Api(second.url), "shared-victim"))
+    finally:
+        first.stop()
+        second.stop()
