@@ -31,10 +31,34 @@ def on_starting(server):
         )
 
 
-def worker_exit(server, worker):
+def _realtime_of(worker):
     from app.realtime import EXTENSION
 
     app = getattr(worker, "wsgi", None)
-    realtime = getattr(app, "extensions", {}).get(EXTENSION) if app else None
+    return getattr(app, "extensions", {}).get(EXTENSION) if app else None
+
+
+def post_worker_init(worker):
+    """On SIGTERM, close every socket with 1001 so clients reconnect elsewhere at once.
+
+    Otherwise the worker waits out graceful_timeout for sockets that never end.
+    """
+    import signal
+
+    import gevent
+
+    stop_accepting = worker.handle_exit
+
+    def handle_exit(sig, frame):
+        realtime = _realtime_of(worker)
+        if realtime is not None:
+            gevent.spawn(realtime.hub.close_all, 1001, "Server restarting; reconnect")
+        stop_accepting(sig, frame)
+
+    signal.signal(signal.SIGTERM, handle_exit)
+
+
+def worker_exit(server, worker):
+    realtime = _realtime_of(worker)
     if realtime is not None:
         realtime.stop()

@@ -192,6 +192,14 @@ class NotificationHub:
             user = self._users.get(user_id)
             return list(user.sessions) if user else []
 
+    def close_all(self, code, message):
+        """Close every socket (a shutdown); returns how many."""
+        with self._lock:
+            sessions = [s for user in self._users.values() for s in user.sessions]
+        for session in sessions:
+            session.close(code, message)
+        return len(sessions)
+
     def close_expired(self, now):
         """Close (1008) every socket whose token expired before `now`; returns how many."""
         with self._lock:

@@ -12,6 +12,8 @@ from tests.realtime.test_websocket import presence_of
 from tests.support.clients import Api, Socket, wait_until
 from tests.support.servers import HeraldProcess, LiveServer
 
+GOING_AWAY = 1001
+
 
 @pytest.fixture
 def own_server(make_config):
@@ -111,6 +113,9 @@ def test_gunicorn_gevent_worker_delivers(mongodb_uri):
         assert socket_.receive_type("ready") is not None
         created = api.notify(alice, bob, "from gunicorn")
         assert socket_.receive_type("notification", timeout=1.0)["data"] == created
+        # A shutdown tells sockets to go elsewhere (1001) instead of leaving them hanging.
+        herald.stop()
+        assert socket_.wait_closed(10) == GOING_AWAY
         socket_.close()
     finally:
         herald.stop()
