@@ -142,7 +142,7 @@ class Config:
         self.ADMIN_EMAIL = env_str("ADMIN_EMAIL")
         self.ADMIN_PASSWORD = env_str("ADMIN_PASSWORD")
 
-        self.LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+        self.LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
         self.API_TITLE = "Herald"
         self.API_VERSION = "1.0.0"
         self.OPENAPI_VERSION = "3.0.3"

@@ -1,0 +1,42 @@
+"""Secrets stay secret: nothing a client sends as a credential ends up in the logs."""
+
+import pytest
+
+from tests.support.clients import Api, Socket
+from tests.support.servers import HeraldProcess
+
+SECRET = "logs-must-never-show-this-secret-0123456789"
+
+
+@pytest.mark.slow
+def test_tokens_passwords_and_the_signing_key_are_not_logged(mongodb_uri):
+    herald = HeraldProcess(
+        {
+            "HERALD_ENV": "production",
+            "MONGODB_URI": mongodb_uri,
+            "BROKER_URL": "memory://",
+            "JWT_SECRET_KEY": SECRET,
+            "ACCESS_LOG": "-",  # the access log on, into the process log
+            "LOG_LEVEL": "debug",
+        }
+    ).start()
+    try:
+        api = Api(herald.url)
+        alice = api.register("alice", password="a-password-never-logged")
+        api.post("/api/login", json={"username": alice.username, "password": "wrong-password-x"})
+        socket_ = Socket.open(herald.url, alice.access_token)  # the token in the query string
+        assert socket_.receive_type("ready") is not None
+        socket_.close()
+        api.post("/api/token/refresh", headers={"Authorization": f"Bearer {alice.refresh_token}"})
+    finally:
+        herald.stop()
+    log = herald.log_path.read_text()
+    assert "GET /ws" in log, "the access log was not written"
+    for secret in (
+        SECRET,
+        alice.access_token,
+        alice.refresh_token,
+        "a-password-never-logged",
+        "wrong-password-x",
+    ):
+        assert secret not in log
