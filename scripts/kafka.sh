@@ -30,6 +30,8 @@ STOP_TIMEOUT=${KAFKA_STOP_TIMEOUT:-30}
 
 log() { echo "kafka.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
+# shellcheck source=lib/daemon.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib/daemon.sh"
 
 usage() {
   sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//' >&2
@@ -47,11 +49,6 @@ apt_install() { # apt-get update only when the lists lack a package or install f
 
 java_major() {
   java -version 2>&1 | sed -n 's/.*version "\([0-9]*\)[."].*/\1/p' | head -n1
-}
-
-# true while pid exists and is not a zombie (PID 1 here may reap late)
-proc_alive() {
-  kill -0 "$1" 2>/dev/null && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" != Z ]
 }
 
 pid_alive() { # pid -> 0 if that pid is the Kafka JVM of this port's config
@@ -73,8 +70,6 @@ read_pid() {
 }
 
 is_running() { pid_alive "$(read_pid)"; }
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # the preferred port if free, else a free one below the ephemeral range
 pick_port() {
@@ -318,44 +313,7 @@ launch() { # extra java options...
     fi
     sleep 0.1
   done
-  log "ready on 127.0.0.1:$PORT (pid $pid) in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}') s"
-}
-
-cmd_stop() {
-  local pid
-  pid=$(read_pid)
-  if ! pid_alive "$pid"; then
-    rm -f "$PID_FILE"
-    log "not running on port $PORT"
-    return 0
-  fi
-  local t0=$EPOCHREALTIME deadline=$((SECONDS + STOP_TIMEOUT))
-  kill -TERM "$pid"
-  while proc_alive "$pid"; do
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      log "no exit after ${STOP_TIMEOUT}s, sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      break
-    fi
-    sleep 0.1
-  done
-  while proc_alive "$pid"; do sleep 0.05; done
-  rm -f "$PID_FILE"
-  log "stopped (pid $pid) in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}') s"
-}
-
-cmd_kill() {
-  local pid
-  pid=$(read_pid)
-  if ! pid_alive "$pid"; then
-    rm -f "$PID_FILE"
-    log "not running on port $PORT"
-    return 0
-  fi
-  kill -KILL "$pid"
-  while proc_alive "$pid"; do sleep 0.05; done
-  rm -f "$PID_FILE"
-  log "killed (pid $pid)"
+  log "ready on 127.0.0.1:$PORT (pid $pid) in $(elapsed "$t0") s"
 }
 
 cmd_status() {
