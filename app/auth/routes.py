@@ -78,9 +78,12 @@ class Logout(MethodView):
         if body.get("everywhere"):
             tokens.revoke_all(current_user)
         else:
+            # The refresh token is checked first: a rejected logout revokes nothing.
+            refresh = body.get("refresh_token")
+            refresh_claims = tokens.claims_of_own(refresh, user_id=current_user.id)
             tokens.revoke(get_jwt())
-            if body.get("refresh_token"):
-                tokens.revoke_encoded(body["refresh_token"], user_id=current_user.id)
+            if refresh_claims:
+                tokens.revoke(refresh_claims)
         runtime_of(current_app).announce_revocation(current_user.id)
 
 

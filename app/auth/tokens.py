@@ -46,15 +46,17 @@ def revoke(claims, *, reason="logout"):
     RevokedToken.objects(expires_at__lt=now()).delete()
 
 
-def revoke_encoded(token, *, user_id):
-    """Revoke a token given as text (a refresh token sent to logout), if it is the user's."""
+def claims_of_own(token, *, user_id):
+    """The claims of `token` (a refresh token sent to logout), which must be the user's."""
+    if not token:
+        return None
     try:
         claims = decode_token(token, allow_expired=True)
     except Exception:
         raise Unauthorized("The refresh token is not valid.") from None
-    if claims["sub"] != user_id:
-        raise Unauthorized("The refresh token belongs to another user.")
-    revoke(claims)
+    if claims["sub"] != user_id or claims.get("type") != "refresh":
+        raise Unauthorized("That is not one of your refresh tokens.")
+    return claims
 
 
 def revoke_all(user):

@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 
 import mongoengine as me
+from mongoengine.errors import NotUniqueError
 
 from app.clock import now as utcnow
 
@@ -54,9 +55,12 @@ def beat(instance_id):
 
 
 def mark_online(instance_id, user_id):
-    PresenceEntry.objects(id=f"{instance_id}/{user_id}").update_one(
-        set__instance_id=instance_id, set__user_id=user_id, set__since=utcnow(), upsert=True
-    )
+    entry = PresenceEntry.objects(id=f"{instance_id}/{user_id}")
+    fields = {"set__instance_id": instance_id, "set__user_id": user_id, "set__since": utcnow()}
+    try:
+        entry.update_one(upsert=True, **fields)
+    except NotUniqueError:  # two upserts raced (the heartbeat's repair and a socket)
+        entry.update_one(**fields)
 
 
 def mark_offline(instance_id, user_id):

@@ -25,6 +25,7 @@ from app.notifications import service
 from app.notifications.schemas import NOTIFICATION
 from app.realtime import presence, runtime_of
 from app.realtime.hub import CLOSE_POLICY_VIOLATION, SocketSession
+from app.realtime.wire import serialize_writes
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("realtime", __name__)
@@ -54,6 +55,7 @@ def authenticate_handshake():
 
 @sock.route("/ws", bp=bp)
 def notifications_socket(ws):
+    serialize_writes(ws)
     config, realtime = current_app.config, runtime_of(current_app)
     user_id, since = current_user.id, request.args.get("since")
     session = SocketSession(
