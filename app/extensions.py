@@ -5,6 +5,7 @@ from flask_smorest import Api
 from flask_sock import Sock
 
 from app.errors import ErrorSchema
+from app.openapi import CommonErrorsPlugin
 
 
 class HeraldApi(Api):
@@ -16,6 +17,6 @@ class HeraldApi(Api):
         pass
 
 
-api = HeraldApi()
+api = HeraldApi(spec_kwargs={"extra_plugins": [CommonErrorsPlugin()]})
 jwt = JWTManager()
 sock = Sock()

@@ -1,6 +1,6 @@
 """Notification endpoints: thin views over `app.notifications.service`."""
 
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint
@@ -15,16 +15,6 @@ blp = Blueprint(
     "notifications", __name__, url_prefix="/api/notifications", description="Notifications"
 )
 BEARER = [{"bearerAuth": []}]
-IDEMPOTENCY_HEADER = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string", "maxLength": 255},
-    "description": "Repeat a request safely: the same key from the same sender "
-    "returns the first result and creates nothing new.",
-}
-
-
 def _publisher():
     return current_app.config["INSTANCE_ID"]
 
@@ -47,22 +37,22 @@ class Notifications(MethodView):
 
     @jwt_required()
     @blp.arguments(schemas.NotificationCreateSchema)
+    @blp.arguments(schemas.IdempotencyHeaderSchema, location="headers")
     @blp.response(201, schemas.NotificationSchema)
     @blp.alt_response(401, schema=ErrorSchema, description="Not authenticated")
     @blp.alt_response(404, schema=ErrorSchema, description="No such recipient")
     @blp.alt_response(429, schema=ErrorSchema, description="Sending too fast")
-    @blp.doc(security=BEARER, parameters=[IDEMPOTENCY_HEADER])
-    def post(self, body):
+    @blp.doc(security=BEARER)
+    def post(self, body, headers):
         """Notify a user; the notification is stored, then pushed to their sockets"""
         ratelimit.hit(current_app, "notify_per_sender", current_user.id)
-        key = request.headers.get("Idempotency-Key", "").strip()[:255] or None
         notification, replayed = service.create_notification(
             sender_id=current_user.id,
             user_id=body["userId"],
             message=body["message"],
             type=body.get("type"),
             data=body.get("data"),
-            idempotency_key=key,
+            idempotency_key=headers.get("idempotency_key"),
             publisher=_publisher(),
         )
         if replayed:

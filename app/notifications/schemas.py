@@ -79,3 +79,14 @@ class CountSchema(ma.Schema):
 
 
 NOTIFICATION = NotificationSchema()
+
+
+class IdempotencyHeaderSchema(ma.Schema):
+    idempotency_key = ma.fields.String(
+        data_key="Idempotency-Key",
+        validate=validate.Length(min=1, max=255),
+        metadata={
+            "description": "Repeat a request safely: the same key from the same sender "
+            "returns the first result and creates nothing new."
+        },
+    )

@@ -142,3 +142,10 @@ def test_an_expired_token_closes_the_socket_unless_it_reauthenticates(short_live
     created = api.notify(sender, bob, "still connected")
     assert renewed.receive_type("notification", timeout=5)["data"]["id"] == created["id"]
     renewed.close()
+
+
+def test_a_rejected_logout_revokes_nothing(api, alice):
+    refused = api.post("/api/logout", account=alice, json={"refresh_token": "garbage"})
+    assert refused.status_code == 401
+    assert me_status(api, alice.access_token) == 200
+    assert refresh(api, alice.refresh_token).status_code == 200

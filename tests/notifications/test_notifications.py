@@ -178,3 +178,16 @@ def test_broadcast_to_all(api, admin, alice, mongodb_uri):
 )
 def test_broadcast_needs_exactly_one_kind_of_recipients(api, admin, body):
     assert api.post("/api/notifications/broadcast", account=admin, json=body).status_code == 422
+
+
+@pytest.mark.parametrize("key", ["k" * 256, ""])
+def test_an_idempotency_key_out_of_bounds_is_422(api, alice, bob, key):
+    response = api.post(
+        "/api/notifications",
+        account=alice,
+        headers={"Idempotency-Key": key},
+        json={"userId": bob.id, "message": "hi"},
+    )
+    assert response.status_code == 422
+    assert "Idempotency-Key" in response.json()["errors"]["headers"]
+    assert api.get("/api/notifications", account=bob).json()["meta"]["total"] == 0

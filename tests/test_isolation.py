@@ -1,0 +1,285 @@
+"""Users never see, change or delete each other's notifications: a stateful property test.
+
+Hypothesis drives 3 to 5 fresh users through random operations over real HTTP
+against the live server (create from any sender to any recipient, list pages
+with random `page`/`per_page`/`read`, get/mark/delete by id, including other
+users' ids, mark-all-read, unread count, marking read over the socket), while
+each user holds a real WebSocket. The test keeps a model of what every user
+owns; every page, item, count and frame must match it exactly (ids, read state,
+totals, newest first), and nothing of one user may reach another.
+"""
+
+import math
+import uuid
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    multiple,
+    rule,
+    run_state_machine_as_test,
+)
+
+from tests.support.clients import Api, Socket
+
+DELIVERY_TIMEOUT = 10.0  # upper bound on waiting for a frame; never asserted as a speed
+QUIET_PERIOD = 0.3  # how long an idle socket is watched for stray frames at the end
+ISOLATION_SETTINGS = settings(
+    max_examples=15,
+    stateful_step_count=20,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    # A failing example is reported as run (its steps are printed): shrinking one replays
+    # dozens of HTTP requests per attempt and would take minutes.
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+FIELDS = ("id", "userId", "senderId", "message", "type", "read")
+
+messages = st.text(min_size=1, max_size=40)
+types = st.none() | st.text(min_size=1, max_size=12)
+
+
+class IsolationMachine(RuleBasedStateMachine):
+    users = Bundle("users")
+    notifications = Bundle("notifications")
+
+    def __init__(self, base_url):
+        super().__init__()
+        self.base_url = base_url
+        self.api = Api(base_url)
+        self.accounts = {}  # user id -> Account
+        self.sockets = {}  # user id -> Socket
+        self.owned = {}  # user id -> that user's live notifications, oldest first
+        self.owner = {}  # notification id -> recipient id, kept after a delete
+        self.read_at = {}  # notification id -> the first readAt REST showed
+
+    # --- set-up -----------------------------------------------------------------------
+
+    @initialize(target=users, count=st.integers(min_value=3, max_value=5))
+    def sign_up(self, count):
+        accounts = [self.api.register("iso") for _ in range(count)]
+        for account in accounts:
+            self.accounts[account.id] = account
+            self.owned[account.id] = []
+            socket = Socket.open(self.base_url, account.access_token)
+            self.sockets[account.id] = socket
+            ready = socket.receive_type("ready", timeout=DELIVERY_TIMEOUT)
+            assert ready is not None, f"no ready frame on the socket of {account.username}"
+        return multiple(*accounts)
+
+    # --- operations -------------------------------------------------------------------
+
+    @rule(target=notifications, sender=users, recipient=users, message=messages, kind=types)
+    def create(self, sender, recipient, message, kind):
+        body = {"userId": recipient.id, "message": message}
+        if kind is not None:
+            body["type"] = kind
+        response = self.api.post("/api/notifications", account=sender, json=body)
+        assert response.status_code == 201, response.text
+        created = response.json()
+        expected = {
+            "userId": recipient.id,
+            "senderId": sender.id,
+            "message": message,
+            "type": kind,
+            "read": False,
+        }
+        assert _subset(created, expected) == expected, created
+        assert created["readAt"] is None, created
+        self.owned[recipient.id].append(created)
+        self.owner[created["id"]] = recipient.id
+        self._expect_frame(recipient, created)
+        return created["id"]
+
+    @rule(
+        user=users,
+        page=st.integers(min_value=1, max_value=4),
+        per_page=st.integers(min_value=1, max_value=6),
+        read=st.sampled_from([None, True, False]),
+    )
+    def list_page(self, user, page, per_page, read):
+        query = {"page": page, "per_page": per_page}
+        if read is not None:
+            query["read"] = str(read).lower()
+        response = self.api.get("/api/notifications", account=user, params=query)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        matching = [n for n in self._newest_first(user) if read is None or n["read"] is read]
+        wanted = matching[(page - 1) * per_page : page * per_page]
+        assert [n["id"] for n in body["items"]] == [n["id"] for n in wanted], (
+            f"{user.username} page {page}/{per_page} read={read}: "
+            f"got {[self._describe(n) for n in body['items']]}, "
+            f"expected {[self._describe(n) for n in wanted]}"
+        )
+        for item, model in zip(body["items"], wanted, strict=True):
+            self._assert_same(item, model)
+        assert body["meta"] == {
+            "page": page,
+            "perPage": per_page,
+            "total": len(matching),
+            "totalPages": math.ceil(len(matching) / per_page),
+        }, body["meta"]
+
+    @rule(user=users, notification=notifications)
+    def get_one(self, user, notification):
+        response = self.api.get(f"/api/notifications/{notification}", account=user)
+        model = self._find(user, notification)
+        if model is None:
+            self._assert_hidden(response, user, notification)
+        else:
+            assert response.status_code == 200, response.text
+            self._assert_same(response.json(), model)
+
+    @rule(user=users, notification=notifications, read=st.sampled_from([None, True, False]))
+    def mark(self, user, notification, read):
+        kwargs = {} if read is None else {"json": {"read": read}}
+        response = self.api.put(f"/api/notifications/{notification}", account=user, **kwargs)
+        model = self._find(user, notification)
+        if model is None:
+            self._assert_hidden(response, user, notification)
+            return
+        assert response.status_code == 200, response.text
+        model["read"] = read is not False
+        if not model["read"]:
+            self.read_at.pop(notification, None)
+        self._assert_same(response.json(), model)
+
+    @rule(user=users, notification=notifications)
+    def delete(self, user, notification):
+        response = self.api.delete(f"/api/notifications/{notification}", account=user)
+        model = self._find(user, notification)
+        if model is None:
+            self._assert_hidden(response, user, notification)
+            return
+        assert response.status_code == 204, response.text
+        self.owned[user.id].remove(model)
+        self.read_at.pop(notification, None)
+
+    @rule(user=users)
+    def get_unknown(self, user):
+        response = self.api.get(f"/api/notifications/{uuid.uuid4()}", account=user)
+        assert response.status_code == 404, response.text
+
+    @rule(user=users)
+    def mark_all_read(self, user):
+        response = self.api.post("/api/notifications/read-all", account=user)
+        assert response.status_code == 200, response.text
+        unread = [n for n in self.owned[user.id] if not n["read"]]
+        assert response.json() == {"count": len(unread)}, (
+            f"{user.username} marked {response.json()} read; their unread ones: "
+            f"{[self._describe(n) for n in unread]}"
+        )
+        for model in unread:
+            model["read"] = True
+
+    @rule(user=users)
+    def unread_count(self, user):
+        response = self.api.get("/api/notifications/unread-count", account=user)
+        assert response.status_code == 200, response.text
+        unread = sum(not n["read"] for n in self.owned[user.id])
+        assert response.json() == {"count": unread}, f"{user.username}: {response.json()}"
+
+    @rule(user=users, notification=notifications)
+    def mark_read_over_socket(self, user, notification):
+        socket = self.sockets[user.id]
+        socket.send({"type": "read", "id": notification})
+        answer = self._next_answer(user)
+        model = self._find(user, notification)
+        if model is None:
+            assert answer["type"] == "error", (
+                f"{user.username} marked {self._describe_id(notification)} read "
+                f"over the socket: {answer}"
+            )
+            assert answer["error"]["code"] == 404 and answer["error"].get("id") == notification, (
+                answer
+            )
+            return
+        assert answer["type"] == "read", answer
+        model["read"] = True
+        self._assert_same(answer["data"], model)
+
+    # --- end of each example ----------------------------------------------------------
+
+    def teardown(self):
+        try:
+            for user_id, socket in self.sockets.items():
+                for frame in socket.drain(timeout=QUIET_PERIOD):
+                    assert frame.get("type") != "notification", (
+                        f"user {user_id} got an unexpected frame: {frame}"
+                    )
+            for account in self.accounts.values():
+                self.list_page(account, page=1, per_page=100, read=None)
+                self.unread_count(account)
+        finally:
+            for socket in self.sockets.values():
+                socket.close()
+
+    # --- helpers ----------------------------------------------------------------------
+
+    def _newest_first(self, user):
+        return list(reversed(self.owned[user.id]))
+
+    def _find(self, user, notification_id):
+        """The model of `notification_id` when `user` owns it and it was not deleted."""
+        return next((n for n in self.owned[user.id] if n["id"] == notification_id), None)
+
+    def _describe_id(self, notification_id):
+        owner = self.owner.get(notification_id)
+        alive = owner is not None and any(n["id"] == notification_id for n in self.owned[owner])
+        return f"{notification_id} (of {owner}, {'live' if alive else 'deleted'})"
+
+    def _describe(self, notification):
+        return f"{notification['id']}(to {notification['userId']}, read={notification['read']})"
+
+    def _assert_hidden(self, response, user, notification):
+        assert response.status_code == 404, (
+            f"{user.username} reached {self._describe_id(notification)}: "
+            f"{response.status_code} {response.text}"
+        )
+        assert set(response.json()) == {"code", "status", "message", "errors"}, response.text
+
+    def _assert_same(self, shown, model):
+        """`shown` (from REST or a frame) is `model`, with a consistent readAt."""
+        assert _subset(shown, FIELDS) == _subset(model, FIELDS), (shown, model)
+        if not model["read"]:
+            assert shown["readAt"] is None, shown
+            return
+        assert shown["readAt"] is not None, shown
+        first = self.read_at.setdefault(model["id"], shown["readAt"])
+        assert shown["readAt"] == first, f"readAt changed from {first}: {shown}"
+
+    def _expect_frame(self, recipient, created):
+        """The recipient's socket delivers `created` next; nothing else of anyone's."""
+        socket = self.sockets[recipient.id]
+        frame = socket.receive_type("notification", timeout=DELIVERY_TIMEOUT)
+        assert frame is not None, f"{created['id']} never reached {recipient.username}'s socket"
+        assert frame["data"]["id"] == created["id"], (
+            f"{recipient.username} expected {created['id']}, got {frame['data']} "
+            f"({self._describe_id(frame['data'].get('id'))})"
+        )
+        assert _subset(frame["data"], FIELDS) == _subset(created, FIELDS), frame
+
+    def _next_answer(self, user):
+        """The socket's answer to a client frame; a notification frame here is a stray one."""
+        socket = self.sockets[user.id]
+        frame = socket.receive(timeout=DELIVERY_TIMEOUT)
+        while frame is not None and frame.get("type") not in ("read", "error"):
+            assert frame.get("type") != "notification", (
+                f"{user.username} got a notification frame no one sent them: {frame}"
+            )
+            frame = socket.receive(timeout=DELIVERY_TIMEOUT)
+        assert frame is not None, f"{user.username}'s socket did not answer"
+        return frame
+
+
+def _subset(mapping, keys):
+    return {key: mapping.get(key) for key in keys}
+
+
+def test_users_only_ever_see_their_own_notifications(server):
+    run_state_machine_as_test(lambda: IsolationMachine(server.url), settings=ISOLATION_SETTINGS)
