@@ -37,6 +37,7 @@ class Realtime:
             poll_interval=config["OUTBOX_POLL_INTERVAL"],
             orphan_after=config["OUTBOX_ORPHAN_AFTER"],
             batch_size=config["OUTBOX_BATCH_SIZE"],
+            instance_ttl=config["PRESENCE_TTL"],
         )
         self.consumer = NotificationConsumer(
             self.broker,

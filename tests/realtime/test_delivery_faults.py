@@ -150,3 +150,25 @@ def test_presence_expires_after_an_instance_crashes(server, api, mongodb_uri):
         watcher.close()
     finally:
         crashing.kill()
+
+
+def test_a_live_instance_keeps_its_outbox_while_its_broker_is_away(own_server, monkeypatch):
+    """Another instance takes over an outbox only once its instance stopped beating."""
+    first = own_server(OUTBOX_ORPHAN_AFTER=0.5)
+    second = own_server(OUTBOX_ORPHAN_AFTER=0.5)
+    watching = second.realtime.broker.subscribe(second.app.config["BROKER_TOPIC"], group="watcher")
+
+    def refuse(messages):
+        raise BrokerUnavailable("the first instance's broker is down (test)")
+
+    monkeypatch.setattr(first.realtime.broker, "publish_many", refuse)
+    api = Api(first.url)
+    alice, bob = api.register("alice"), api.register("bob")
+    created = api.notify(alice, bob, "stays with its instance")
+
+    # Well past OUTBOX_ORPHAN_AFTER, the second instance leaves it alone: the first is alive.
+    assert watching.poll(3.0) is None
+    first.stop()  # now it is gone, and its outbox is an orphan
+    message = wait_until(lambda: watching.poll(0.5), 15)
+    assert message is not None and created["id"] in message.value.decode()
+    watching.close()
