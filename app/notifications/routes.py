@@ -15,6 +15,8 @@ blp = Blueprint(
     "notifications", __name__, url_prefix="/api/notifications", description="Notifications"
 )
 BEARER = [{"bearerAuth": []}]
+
+
 def _publisher():
     return current_app.config["INSTANCE_ID"]
 
