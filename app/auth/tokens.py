@@ -68,7 +68,7 @@ def revoke_all(user):
 
 def is_revoked(claims):
     """True when the token was revoked, or issued before its user's last revoke-all."""
-    user = User.objects(id=claims["sub"]).first()
+    user = User.by_id(claims["sub"])
     g.herald_token_user = user  # the user lookup that follows reuses it
     if user is None:
         return False  # the lookup then answers "no such user"
@@ -94,7 +94,7 @@ def init_app(jwt):
     @jwt.user_lookup_loader
     def load_user(_header, payload):
         user = g.pop("herald_token_user", None)
-        return user if user is not None else User.objects(id=payload["sub"]).first()
+        return user if user is not None else User.by_id(payload["sub"])
 
     @jwt.user_lookup_error_loader
     def unknown_user(_header, _payload):

@@ -30,7 +30,7 @@ def create_notification(
     so a retry of the same request finds or finishes the same notification.
     `publisher` is the instance whose outbox relay publishes it.
     """
-    if not is_uuid(user_id) or not User.objects(id=user_id).only("id").first():
+    if not is_uuid(user_id) or not User.exists(user_id):
         raise NotFound("No such recipient.", errors={"userId": ["No user has this id."]})
     fields = {
         "user_id": user_id,

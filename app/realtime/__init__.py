@@ -86,25 +86,29 @@ class Realtime:
             self.hub.close_expired(time.time())
             time.sleep(self.token_check_interval)
 
-    def announce_presence(self, user_id):
+    def announce_presence(self, user_id, *, username=None, connected=None):
         """Tell every instance's presence watchers whether `user_id` is online now.
 
         Best effort and in the background: presence is also readable over REST,
-        and a lost announcement must never hold up a socket.
+        and a lost announcement must never hold up a socket. A caller that knows
+        the answer (a socket just opened: online) passes it, which spares two
+        queries per handshake (the presence one scans the collection on FerretDB).
         """
-        spawn(self._announce, user_id, name="herald-presence")
+        spawn(self._announce, user_id, username, connected, name="herald-presence")
 
-    def _announce(self, user_id):
+    def _announce(self, user_id, username=None, connected=None):
         from app.auth.models import User
 
         try:
-            user = User.objects(id=user_id).only("username").first()
-            if user is None:
-                return
+            if username is None:
+                user = User.objects(id=user_id).only("username").first()
+                if user is None:
+                    return
+                username = user.username
+            if connected is None:
+                connected = presence.is_online(user_id, ttl=self.presence_ttl)
             payload = events.encode_presence(
-                user_id=user_id,
-                username=user.username,
-                connected=presence.is_online(user_id, ttl=self.presence_ttl),
+                user_id=user_id, username=username, connected=connected
             )
         except Exception as error:
             logger.warning("Presence of %s not announced: %s", user_id, error)

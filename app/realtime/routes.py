@@ -66,7 +66,9 @@ def notifications_socket(ws):
         paused=bool(since),
     )
     if realtime.hub.attach(session):
-        _set_presence(realtime, presence.mark_online, user_id)
+        _set_presence(
+            realtime, presence.mark_online, user_id, username=current_user.username, connected=True
+        )
     budget = FrameBudget(config["WS_CLIENT_FRAMES_PER_SECOND"])
     try:
         _send_backlog(session, since, limit=config["WS_RESUME_LIMIT"])
@@ -174,10 +176,10 @@ def _reauthenticate(session, token):
     return frame("auth.ok", data={"expiresAt": claims["exp"]})
 
 
-def _set_presence(realtime, change, user_id):
+def _set_presence(realtime, change, user_id, **known):
     try:
         change(realtime.instance_id, user_id)
     except DATABASE_ERRORS:
         logger.warning("Presence not stored for %s; the heartbeat will repair it", user_id)
         return
-    realtime.announce_presence(user_id)
+    realtime.announce_presence(user_id, **known)
