@@ -23,6 +23,7 @@ def run_script(name, *args, timeout=600):
         text=True,
         timeout=timeout,
         stdin=subprocess.DEVNULL,
+        start_new_session=True,  # a Ctrl-C of the caller must not kill a half-started server
     )
     if result.returncode != 0:
         raise RuntimeError(f"{name} {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")

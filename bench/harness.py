@@ -1,0 +1,433 @@
+"""Shared pieces of the benchmarks: servers, Herald under gunicorn, users and tokens, results.
+
+Every benchmark is one command (`python -m bench.<name>`). It starts what it
+needs through `Stack` (FerretDB, Kafka, RabbitMQ via scripts/*.sh on free ports
+with throw-away data, unless MONGODB_URI / KAFKA_BOOTSTRAP_SERVERS /
+RABBITMQ_URL are given), starts Herald with `HeraldServer`, and stops all of it
+on the way out, on Ctrl-C, SIGTERM, and when its hard timeout (`deadline`) fires.
+
+Users are inserted in bulk with pymongo and their access tokens minted with
+flask-jwt-extended's `create_access_token` under the same JWT_SECRET_KEY, so
+10,000 accounts take a second instead of 10,000 bcrypt logins.
+"""
+
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+from tests.support.services import free_port, run_script
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+LOGS = ROOT / ".run" / "bench"
+JWT_SECRET = "bench-secret-" + "x" * 40
+ADMIN = {
+    "username": "benchadmin",
+    "email": "benchadmin@example.test",
+    "password": "bench-admin-pw-1",
+}
+TOPIC = "herald.notifications"
+
+
+class HardTimeout(Exception):
+    """The benchmark ran past its hard limit."""
+
+
+def _raise_interrupt(signum, _frame):
+    if signum == signal.SIGALRM:
+        raise HardTimeout("hard timeout reached")
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def deadline(seconds):
+    """Stop the whole run (cleanly, through `finally` blocks) after `seconds`, or on SIGTERM."""
+    previous = {s: signal.signal(s, _raise_interrupt) for s in (signal.SIGALRM, signal.SIGTERM)}
+    signal.alarm(int(seconds))
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def raise_nofile():
+    """Raise this process's open-file limit to its hard limit; returns the new soft limit."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def log(*parts):
+    print(time.strftime("%H:%M:%S"), *parts, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- servers
+
+
+class Stack(contextlib.ExitStack):
+    """The database and brokers of one run; everything it started stops on exit."""
+
+    def __init__(self):
+        super().__init__()
+        self.info = {}
+        self.ferretdb_pid_file = None
+
+    def __exit__(self, *exc):
+        signal.alarm(0)  # the hard timeout covers the run, not the orderly shutdown after it
+        return super().__exit__(*exc)
+
+    def database_pid(self):
+        """The pid of the FerretDB this stack started, if any."""
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            return int(Path(self.ferretdb_pid_file).read_text().split()[0])
+        return None
+
+    def mongodb(self):
+        """A MongoDB-protocol server URI ending in a fresh database name."""
+        given = os.environ.get("MONGODB_URI")
+        name = f"herald_bench_{uuid.uuid4().hex[:8]}"
+        if given:
+            base = given.rsplit("/", 1)[0]
+        else:
+            port, data = free_port(), tempfile.mkdtemp(prefix="herald-bench-ferretdb-")
+            run_script("ferretdb.sh", "install")
+            log(f"starting FerretDB on {port}")
+            run_script("ferretdb.sh", "start", "--port", str(port), "--data", data)
+            self.callback(shutil.rmtree, data, True)
+            self.callback(run_script, "ferretdb.sh", "stop", "--port", str(port))
+            base = f"mongodb://127.0.0.1:{port}"
+            self.ferretdb_pid_file = ROOT / ".run" / "ferretdb" / f"ferretdb-{port}.pid"
+        uri = f"{base}/{name}"
+        self.info["database"] = describe_database(base)
+        if given:
+            self.callback(_drop_database, base, name)
+        return uri
+
+    def broker(self, kind):
+        """The BROKER_URL for `kind` (memory, kafka, rabbitmq)."""
+        if kind == "memory":
+            self.info["broker"] = "memory:// (in-process)"
+            return "memory://"
+        if kind == "kafka":
+            given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+            if not given:
+                given = self._script_server("kafka.sh", "bootstrap", "kafka-{port}")
+            self.info["broker"] = describe_kafka(given)
+            return f"kafka://{given}"
+        if kind == "rabbitmq":
+            url = os.environ.get("RABBITMQ_URL") or self._script_server(
+                "rabbitmq.sh", "url", "rabbitmq-{port}"
+            )
+            self.info["broker"] = describe_rabbitmq(url)
+            return url
+        raise ValueError(f"unknown broker {kind!r}")
+
+    def _script_server(self, script, address_command, run_dir):
+        port = free_port()
+        run_script(script, "install", timeout=900)
+        log(f"starting {script} on {port}")
+        self.callback(shutil.rmtree, ROOT / ".run" / run_dir.format(port=port), True)
+        self.callback(run_script, script, "stop", "--port", str(port))
+        run_script(script, "start", "--port", str(port))
+        return run_script(script, address_command, "--port", str(port))
+
+
+def _drop_database(base, name):
+    import pymongo
+
+    with pymongo.MongoClient(base, serverSelectionTimeoutMS=3000) as client:
+        client.drop_database(name)
+
+
+def describe_database(base):
+    import pymongo
+
+    with pymongo.MongoClient(base, serverSelectionTimeoutMS=10000) as client:
+        info = client.admin.command("buildInfo")
+    ferret = info.get("ferretdbVersion") or info.get("ferretdb", {}).get("version")
+    if ferret:
+        return f"FerretDB {ferret} (SQLite backend; MongoDB wire {info.get('version')})"
+    return f"MongoDB {info.get('version')}"
+
+
+def describe_kafka(bootstrap):
+    from confluent_kafka.admin import AdminClient
+
+    meta = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
+    version = "4.1.1" if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS") else "external"
+    return f"Apache Kafka {version} (KRaft, {len(meta.brokers)} broker, scripts/kafka.sh)"
+
+
+def describe_rabbitmq(url):
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        props = connection._impl.server_properties
+        version = props.get("version", b"?")
+        version = version.decode() if isinstance(version, bytes) else version
+    finally:
+        connection.close()
+    return f"RabbitMQ {version} (scripts/rabbitmq.sh)"
+
+
+# ---------------------------------------------------------------- Herald
+
+
+class HeraldServer:
+    """Herald (or another WSGI app) under gunicorn's gevent worker, with a raised fd limit."""
+
+    def __init__(self, *, mongodb_uri, broker_url, workers=1, app="wsgi:app", extra_env=None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.app, self.workers = app, workers
+        self.env = {
+            **os.environ,
+            "HERALD_ENV": "testing",
+            "JWT_SECRET_KEY": JWT_SECRET,
+            "JWT_ACCESS_TOKEN_EXPIRES": "7200",
+            "BCRYPT_ROUNDS": "4",
+            "MONGODB_URI": mongodb_uri,
+            "BROKER_URL": broker_url,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "WEB_CONCURRENCY": str(workers),
+            "WORKER_CONNECTIONS": "30000",
+            "ACCESS_LOG": "",
+            "LOG_LEVEL": "WARNING",
+            "GUNICORN_TIMEOUT": "120",
+            "WS_PING_INTERVAL": "600",  # no server pings during a run
+            "OUTBOX_POLL_INTERVAL": "0.5",
+            "ADMIN_USERNAME": ADMIN["username"],
+            "ADMIN_EMAIL": ADMIN["email"],
+            "ADMIN_PASSWORD": ADMIN["password"],
+            "PYTHONUNBUFFERED": "1",
+            # The benchmarks measure throughput from one address and one sender;
+            # the abuse limits (60 sockets/min per address, ...) would measure the limiter.
+            "RATELIMIT_ENABLED": "false",
+            **(extra_env or {}),
+        }
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self.log_path = LOGS / f"gunicorn-{self.port}.log"
+        self.process = None
+
+    def start(self, timeout=60, ready_path="/readyz"):
+        command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), self.app]
+        with open(self.log_path, "ab") as out:
+            self.process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=raise_nofile,
+            )
+        deadline_at = time.monotonic() + timeout
+        while time.monotonic() < deadline_at:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited early; see {self.log_path}")
+            with contextlib.suppress(requests.RequestException):
+                ready = requests.get(self.url + ready_path, timeout=5).status_code == 200
+                if ready and len(self.worker_pids()) >= self.workers:
+                    return self
+            time.sleep(0.3)
+        raise RuntimeError(f"{self.app} did not become ready; see {self.log_path}")
+
+    def worker_pids(self):
+        if self.process is None:
+            return []
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        with contextlib.suppress(OSError):
+            return [int(p) for p in path.read_text().split()]
+        return []
+
+    def stop(self):
+        """SIGTERM, then SIGKILL: a benchmark does not wait on 10,000 graceful closes."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def rss_kb(pid):
+    """Resident set size of `pid` in KiB (VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def cpu_seconds(pid):
+    """User+system CPU seconds used so far by `pid`."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# ---------------------------------------------------------------- users and tokens
+
+
+def create_users(mongodb_uri, count, prefix="bench"):
+    """Insert `count` users in bulk; returns their ids."""
+    import bcrypt
+    import pymongo
+
+    from app.auth.models import User
+
+    hashed = bcrypt.hashpw(b"bench-password-1", bcrypt.gensalt(4)).decode()
+    # Only fields this checkout's User model knows (mongoengine refuses unknown ones).
+    extra = {"token_version": 0} if "token_version" in User._fields else {}
+    created = dt.datetime.now(dt.UTC)
+    run = uuid.uuid4().hex[:6]
+    ids = [str(uuid.uuid4()) for _ in range(count)]
+    docs = [
+        {
+            "_id": user_id,
+            "username": f"{prefix}{run}{n}"[:32],
+            "email": f"{prefix}{run}{n}@example.test",
+            "password_hash": hashed,
+            "role": "user",
+            "created_at": created,
+            **extra,
+        }
+        for n, user_id in enumerate(ids)
+    ]
+    with pymongo.MongoClient(mongodb_uri, uuidRepresentation="standard") as client:
+        users = client.get_default_database()["users"]
+        for start in range(0, len(docs), 1000):
+            users.insert_many(docs[start : start + 1000], ordered=False)
+    return ids
+
+
+def mint_tokens(user_ids, secret=JWT_SECRET, hours=6):
+    """Access tokens Herald accepts, signed with its JWT_SECRET_KEY."""
+    from flask import Flask
+    from flask_jwt_extended import JWTManager, create_access_token
+
+    app = Flask("bench-tokens")
+    app.config.update(JWT_SECRET_KEY=secret, JWT_ACCESS_TOKEN_EXPIRES=dt.timedelta(hours=hours))
+    JWTManager(app)
+    with app.app_context():
+        # The claims Herald's own tokens carry (app/auth/tokens.py: role, token version).
+        claims = {"role": "user", "ver": 0}
+        return [create_access_token(identity=u, additional_claims=claims) for u in user_ids]
+
+
+def admin_token(base_url):
+    response = requests.post(
+        base_url + "/api/login",
+        json={"username": ADMIN["username"], "password": ADMIN["password"]},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.json()["access_token"]
+
+
+# ---------------------------------------------------------------- statistics and results
+
+
+def percentiles(values, points=(50, 95, 99)):
+    """Nearest-rank percentiles of `values` (milliseconds in, milliseconds out)."""
+    if not values:
+        return {**{f"p{p}": None for p in points}, "max": None}
+    ordered = sorted(values)
+    out = {}
+    for p in points:
+        rank = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
+        out[f"p{p}"] = round(ordered[rank], 2)
+    out["max"] = round(ordered[-1], 2)
+    return out
+
+
+def machine():
+    model = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kb / 1024**2, 1),
+        "cpu": model,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }
+
+
+def package_versions():
+    from importlib.metadata import version
+
+    names = ("gunicorn", "gevent", "flask-sock", "simple-websocket", "confluent-kafka", "pika")
+    out = {}
+    for name in names:
+        with contextlib.suppress(Exception):
+            out[name] = version(name)
+    return out
+
+
+def git_revision():
+    with contextlib.suppress(Exception):
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "app"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        return rev + ("+dirty(app)" if dirty else "")
+    return "?"
+
+
+def save_result(name, result, stack_info=None):
+    """Write bench/results/<name>-<time>.json and latest-<name>.json, then redo the doc tables."""
+    from bench import report
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    document = {
+        "benchmark": name,
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "git": git_revision(),
+        "machine": machine(),
+        "packages": package_versions(),
+        "services": stack_info or {},
+        **result,
+    }
+    text = json.dumps(document, indent=2, sort_keys=False)
+    (RESULTS / f"{name}-{stamp}.json").write_text(text + "\n")
+    (RESULTS / f"latest-{name}.json").write_text(text + "\n")
+    report.regenerate()
+    log(f"wrote bench/results/{name}-{stamp}.json and updated docs/BENCHMARKS.md")
+    return document
+
+
+def loadavg():
+    return [round(x, 2) for x in os.getloadavg()]

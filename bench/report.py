@@ -1,0 +1,225 @@
+"""Regenerate the result tables of docs/BENCHMARKS.md from bench/results/latest-*.json.
+
+    .venv/bin/python -m bench.report
+
+Only the text between the `<!-- bench:tables -->` markers is replaced; the
+prose around it is kept. Every benchmark calls this after writing its result.
+"""
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+DOC = ROOT / "docs" / "BENCHMARKS.md"
+START, END = "<!-- bench:tables:start -->", "<!-- bench:tables:end -->"
+
+
+def _load(name):
+    path = RESULTS / f"latest-{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _env(doc):
+    m, s = doc["machine"], doc.get("services", {})
+    return (
+        f"_{doc['finished_at']}, git {doc['git']}; {m['cores']} cores, {m['memory_gib']} GiB, "
+        f"{m['cpu']}; Python {m['python']}; database: {s.get('database', '?')}; "
+        f"broker: {s.get('broker', '?')}._"
+    )
+
+
+def _row(cells):
+    return "| " + " | ".join("—" if c is None else str(c) for c in cells) + " |"
+
+
+def _table(header, rows):
+    return [_row(header), _row(["---"] * len(header)), *(_row(r) for r in rows)]
+
+
+def capacity():
+    doc = _load("capacity")
+    if not doc:
+        return ["_No capacity result yet._"]
+    rows = []
+    for label, key in (("bare flask-sock", "bare_flask_sock"), ("Herald", "herald")):
+        r = doc.get(key)
+        if not r:
+            continue
+        who = "no auth" if key != "herald" else f"{r['users']} users, {r['sockets_per_user']}/user"
+        rows.append(
+            [
+                label,
+                who,
+                f"{r['sockets_held']:,} / {r['sockets_requested']:,}",
+                sum(r["connect_errors"].values()),
+                r["connects_per_second"],
+                f"{r['worker_rss_before_kib'] / 1024:.0f} → {r['worker_rss_after_kib'] / 1024:.0f}",
+                f"**{r['rss_per_socket_kib']}**",
+                r["loadavg"][0],
+            ]
+        )
+    header = [
+        "app",
+        "sockets",
+        "held / asked",
+        "errors",
+        "connects/s",
+        "worker RSS MiB",
+        "KiB/socket",
+        "load 1m",
+    ]
+    return [_env(doc), "", *_table(header, rows)]
+
+
+def fanout():
+    lines = []
+    header = [
+        "broker",
+        "publisher",
+        "offered/s",
+        "published/s",
+        "delivered/s",
+        "delivered",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms",
+        "worker CPU",
+        "worker CPU µs/delivery",
+        "load 1m",
+    ]
+    for broker in ("memory", "kafka", "rabbitmq"):
+        doc = _load(f"fanout-{broker}")
+        if not doc:
+            lines += [f"_No fan-out result for {broker} yet._", ""]
+            continue
+        steps = doc["steps"]
+        cpu_s = sum(x["worker_cpu_us_per_delivery"] * max(x["delivered"], 1) / 1e6 for x in steps)
+        delivered = sum(x["delivered"] for x in steps)
+        overall = (
+            f"; over all steps the worker spent {cpu_s:.1f} CPU-s on {delivered:,} deliveries "
+            f"= **{1e6 * cpu_s / max(delivered, 1):.0f} µs per delivery** "
+            f"(≈ {delivered / max(cpu_s, 1e-9):,.0f}/s on a full core)"
+        )
+        rows = [
+            [
+                broker,
+                doc["publisher"],
+                s["offered_per_second"],
+                s.get("published_per_second"),
+                f"**{s['delivered_per_second']}**",
+                f"{s['delivered']:,} / {s['expected']:,}",
+                s["latency_ms"]["p50"],
+                s["latency_ms"]["p95"],
+                f"**{s['latency_ms']['p99']}**"
+                if s["delivered"]
+                else "not delivered before the end",
+                s["latency_ms"].get("max"),
+                f"{s['worker_cpu_percent']}%",
+                s.get("worker_cpu_us_per_delivery") if s["delivered"] else None,
+                s["loadavg"][0],
+            ]
+            for s in steps
+        ]
+        lines += [
+            f"**{broker}**: {doc['summary']}{overall}",
+            "",
+            _env(doc),
+            "",
+            *_table(header, rows),
+            "",
+        ]
+    return lines
+
+
+def e2e_rows(doc, label):
+    r = doc["result"]
+    return [
+        label,
+        doc["workers"],
+        doc["parameters"]["clients"],
+        r["created"],
+        f"**{r['created_per_second']}**",
+        r["received"],
+        r["latency_ms"]["p50"],
+        r["latency_ms"]["p95"],
+        f"**{r['latency_ms']['p99']}**",
+        r["http_ms"]["p50"],
+        (r.get("stored_to_receipt_ms") or {}).get("p50"),
+        r["http_errors"],
+        f"{r['worker_cpu_percent_total']}%",
+        r.get("worker_cpu_ms_per_notification"),
+        f"{r.get('database_cpu_percent')}%",
+        r["loadavg"][0],
+    ]
+
+
+E2E_HEADER = [
+    "broker",
+    "workers",
+    "HTTP clients",
+    "created",
+    "created/s",
+    "received",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "POST p50 ms",
+    "stored→receipt p50 ms",
+    "HTTP errors",
+    "worker CPU",
+    "worker CPU ms/notification",
+    "FerretDB CPU",
+    "load 1m",
+]
+
+
+def e2e():
+    lines = []
+    for broker in ("memory", "kafka", "rabbitmq"):
+        doc = _load(f"e2e-{broker}")
+        if not doc:
+            lines += [f"_No end-to-end result for {broker} yet._", ""]
+            continue
+        lines += [_env(doc), "", *_table(E2E_HEADER, [e2e_rows(doc, broker)]), ""]
+    return lines
+
+
+def scaling():
+    lines = []
+    for broker in ("kafka", "rabbitmq"):
+        doc = _load(f"scaling-{broker}")
+        if not doc:
+            lines += [f"_No scaling result for {broker} yet._", ""]
+            continue
+        rows = [e2e_rows(run, broker) for run in doc["runs"]]
+        lines += [_env(doc), "", *_table(E2E_HEADER, rows), ""]
+    return lines
+
+
+def regenerate():
+    sections = [
+        "### Capacity (one gevent worker)",
+        "",
+        *capacity(),
+        "",
+        "### Fan-out (broker → 1,000 sockets, one worker)",
+        "",
+        *fanout(),
+        "### End to end (POST /api/notifications → WebSocket)",
+        "",
+        *e2e(),
+        "### Scaling with gunicorn workers (end to end)",
+        "",
+        *scaling(),
+    ]
+    text = DOC.read_text() if DOC.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(head + START + "\n" + "\n".join(sections).rstrip() + "\n" + END + tail)
+
+
+if __name__ == "__main__":
+    regenerate()
