@@ -69,7 +69,7 @@ class NotificationConsumer:
         self._stopped = True
 
     def _run(self):
-        backoff = Backoff()
+        backoff = Backoff(cap=2.0)  # a broker that is back is used within 2 s
         while not self._stopped:
             subscription = None
             try:
