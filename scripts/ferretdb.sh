@@ -8,6 +8,7 @@
 # Usage: scripts/ferretdb.sh install
 #        scripts/ferretdb.sh start  [--port P] [--data DIR]
 #        scripts/ferretdb.sh stop   [--port P]
+#        scripts/ferretdb.sh kill   [--port P]   # SIGKILL at once (crash test)
 #        scripts/ferretdb.sh status [--port P]
 #        scripts/ferretdb.sh uri    [--port P]
 #
@@ -37,7 +38,7 @@ say() { printf 'ferretdb: %s\n' "$*"; }
 die() { printf 'ferretdb: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-    echo "usage: ${0##*/} install | {start [--port P] [--data DIR] | stop | status | uri} [--port P]" >&2
+    echo "usage: ${0##*/} install | {start [--port P] [--data DIR] | stop | kill | status | uri} [--port P]" >&2
     exit 2
 }
 
@@ -229,6 +230,27 @@ cmd_stop() {
     rm -f -- "$PID_FILE"
 }
 
+# SIGKILL, as a crash would: no shutdown, no flush. Waits (bounded) until the
+# process is gone or a zombie, so its port is free for a restart on the same data.
+cmd_kill() {
+    parse_args "$@"
+    local pid i state
+    if ! pid=$(running_pid); then
+        rm -f -- "$PID_FILE"
+        say "not running on port $PORT"
+        return 0
+    fi
+    kill -KILL "$pid" 2>/dev/null || true
+    for ((i = 0; i < STOP_TIMEOUT * 20; i++)); do
+        state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || state=
+        [[ -z $state || $state == Z ]] && break
+        sleep 0.05
+    done
+    [[ -z $state || $state == Z ]] || die "pid $pid still alive ${STOP_TIMEOUT}s after SIGKILL"
+    rm -f -- "$PID_FILE"
+    say "killed (port $PORT, pid $pid)"
+}
+
 cmd_status() {
     parse_args "$@"
     local pid
@@ -253,6 +275,7 @@ main() {
         install) (($# == 0)) || usage; cmd_install ;;
         start) cmd_start "$@" ;;
         stop) cmd_stop "$@" ;;
+        kill) cmd_kill "$@" ;;
         status) cmd_status "$@" ;;
         uri) cmd_uri "$@" ;;
         -h | --help | help) usage ;;
