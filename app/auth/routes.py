@@ -15,10 +15,6 @@ blp = Blueprint("auth", __name__, url_prefix="/api", description="Accounts and t
 BEARER = [{"bearerAuth": []}]
 
 
-def _ttl():
-    return current_app.config["PRESENCE_TTL"]
-
-
 def _access_expires():
     return current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
 
@@ -111,7 +107,7 @@ class Me(MethodView):
     @blp.doc(security=BEARER)
     def get(self):
         """The signed-in user, with their live `connected` state"""
-        return service.describe_user(current_user, presence_ttl=_ttl())
+        return service.describe_user(current_user)
 
 
 @blp.route("/users")
@@ -123,7 +119,7 @@ class Users(MethodView):
     @blp.doc(security=BEARER)
     def get(self, query):
         """Users by name, with who is online; email and role are shown to admins only"""
-        items, meta = service.list_users(**query, presence_ttl=_ttl())
+        items, meta = service.list_users(**query)
         if not current_user.is_admin:
             items = [
                 {k: v for k, v in item.items() if k not in ("email", "role")} for item in items
@@ -144,4 +140,4 @@ class UserRole(MethodView):
         """Make a user an admin or a plain user (admins only)"""
         user = service.get_user(user_id)
         service.set_role(username=user.username, role=body["role"])
-        return service.describe_user(service.get_user(user_id), presence_ttl=_ttl())
+        return service.describe_user(service.get_user(user_id))

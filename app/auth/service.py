@@ -73,9 +73,9 @@ def get_user(user_id):
     return user
 
 
-def describe_user(user, *, presence_ttl):
+def describe_user(user):
     """A user with their live `connected` state."""
-    return user_view(user, online=presence.is_online(user.id, ttl=presence_ttl))
+    return user_view(user, online=presence.is_online(user.id))
 
 
 def user_view(user, *, online):
@@ -89,20 +89,20 @@ def user_view(user, *, online):
     }
 
 
-def list_users(*, page, per_page, presence_ttl, username=None, online=None):
+def list_users(*, page, per_page, username=None, online=None):
     """A page of users, optionally only one username or only those online."""
     users = User.objects.order_by("username")
     if username:
         users = users.filter(username=username)
     if online is not None:
-        online_ids = presence.online_user_ids(ttl=presence_ttl)
+        online_ids = presence.online_user_ids()
         users = (
             users.filter(id__in=list(online_ids))
             if online
             else users.filter(id__nin=list(online_ids))
         )
     items, meta = page_of(users, page=page, per_page=per_page)
-    online_ids = presence.online_user_ids(ttl=presence_ttl, user_ids=[u.id for u in items])
+    online_ids = presence.online_user_ids(user_ids=[u.id for u in items])
     return [user_view(u, online=u.id in online_ids) for u in items], meta
 
 

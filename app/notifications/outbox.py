@@ -4,8 +4,8 @@ Requests only write an `OutboxEntry` and the notification; this background loop
 publishes announced notifications, oldest first, and deletes their entries. A
 broker outage just leaves entries waiting; the loop retries with backoff, so an
 accepted notification is never lost. Each instance relays its own entries at
-once (`wake`) and, on its periodic sweep, those of instances that died (no
-heartbeat within PRESENCE_TTL) once older than OUTBOX_ORPHAN_AFTER; a live
+once (`wake`) and, on its periodic sweep, those of instances that died (their
+heartbeat expired) once older than OUTBOX_ORPHAN_AFTER; a live
 instance's entries stay its own however long its broker is away. An entry
 whose notification never got saved (a crash between the two writes) is
 dropped once it is that old.
@@ -22,7 +22,7 @@ from app.brokers import OutgoingMessage
 from app.clock import now
 from app.concurrency import Backoff, spawn
 from app.database import DATABASE_ERRORS
-from app.notifications import events
+from app.notifications import events, ordering
 from app.notifications.models import Notification, OutboxEntry
 from app.realtime import presence
 
@@ -30,12 +30,9 @@ logger = logging.getLogger(__name__)
 
 
 class OutboxRelay:
-    def __init__(
-        self, broker, *, instance_id, topic, poll_interval, orphan_after, batch_size, instance_ttl
-    ):
+    def __init__(self, broker, *, instance_id, topic, poll_interval, orphan_after, batch_size):
         self.broker, self.instance_id, self.topic = broker, instance_id, topic
         self.poll_interval, self.orphan_after = poll_interval, orphan_after
-        self.instance_ttl = instance_ttl
         self.batch_size = batch_size
         self._wake = threading.Event()
         self._stopped = False
@@ -71,11 +68,13 @@ class OutboxRelay:
     def relay_once(self):
         """Publish one batch of announced notifications; returns how many entries it settled."""
         orphaned = now() - timedelta(seconds=self.orphan_after)
-        alive = presence.live_instance_ids(ttl=self.instance_ttl)
+        alive = presence.live_instance_ids()
+        own = Q(publisher=self.instance_id)
+        if (saving := ordering.publishable_below()) is not None:
+            own &= Q(id__lt=saving)  # never past an older id still being saved
         entries = list(
             OutboxEntry.objects(
-                Q(publisher=self.instance_id)
-                | Q(publisher__nin=[*alive, self.instance_id], created_at__lt=orphaned)
+                own | Q(publisher__nin=[*alive, self.instance_id], created_at__lt=orphaned)
             )
             .order_by("id")
             .limit(self.batch_size)

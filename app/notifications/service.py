@@ -15,6 +15,7 @@ from app.auth.models import User
 from app.clock import now
 from app.errors import NotFound, Unprocessable
 from app.ids import is_uuid, new_id
+from app.notifications import ordering
 from app.notifications.models import IdempotencyRecord, Notification, OutboxEntry
 from app.pagination import page_of
 
@@ -39,19 +40,21 @@ def create_notification(
         "type": type,
         "data": data,
     }
-    if not idempotency_key:
-        return _insert(Notification(**fields), publisher), False
-    record = _claim_key(sender_id, idempotency_key, fields)
-    existing = Notification.objects(id=record.notification_id).first()
-    if existing:
-        return existing, True
-    return _insert(Notification(id=record.notification_id, **fields), publisher), False
+    planned_id = new_id()
+    with ordering.creating(planned_id):  # from its id's birth until it is saved
+        if not idempotency_key:
+            return _insert(Notification(id=planned_id, **fields), publisher), False
+        record = _claim_key(sender_id, idempotency_key, fields, planned_id)
+        existing = Notification.objects(id=record.notification_id).first()
+        if existing:
+            return existing, True
+        return _insert(Notification(id=record.notification_id, **fields), publisher), False
 
 
-def _claim_key(sender_id, key, fields):
+def _claim_key(sender_id, key, fields, planned_id):
     fingerprint = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
     record = IdempotencyRecord(
-        id=f"{sender_id}:{key}", fingerprint=fingerprint, notification_id=new_id()
+        id=f"{sender_id}:{key}", fingerprint=fingerprint, notification_id=planned_id
     )
     try:
         record.save(force_insert=True)
@@ -67,7 +70,6 @@ def _claim_key(sender_id, key, fields):
 
 def _insert(notification, publisher):
     """Announce `notification` in the outbox, then save it."""
-    notification.id = notification.id or new_id()
     with contextlib.suppress(NotUniqueError):  # an earlier try of this request announced it
         OutboxEntry(id=notification.id, publisher=publisher).save(force_insert=True)
     try:
@@ -96,10 +98,11 @@ def broadcast(
             )
             for u in recipients[start : start + INSERT_BATCH]
         ]
-        OutboxEntry.objects.insert(
-            [OutboxEntry(id=n.id, publisher=publisher) for n in batch], load_bulk=False
-        )
-        Notification.objects.insert(batch, load_bulk=False)
+        with ordering.creating(*(n.id for n in batch)):
+            OutboxEntry.objects.insert(
+                [OutboxEntry(id=n.id, publisher=publisher) for n in batch], load_bulk=False
+            )
+            Notification.objects.insert(batch, load_bulk=False)
     return len(recipients)
 
 
@@ -148,12 +151,17 @@ def delete_notification(*, user_id, notification_id):
 
 
 def missed_since(*, user_id, since, limit):
-    """What came for `user_id` after notification `since`, oldest first.
+    """What was published for `user_id` after notification `since`, oldest first.
 
     Returns `(notifications, truncated)`; when more than `limit` were missed, the
-    newest `limit` are returned, since a client shows the latest first.
+    newest `limit` are returned, since a client shows the latest first. Those
+    still waiting in the outbox are left out: they arrive live, in id order, and
+    sending one early would let the client's `since` pass an older one that is
+    still being saved.
     """
     if not is_uuid(since):
         raise Unprocessable("`since` must be a notification id.", errors={"since": ["Not a UUID."]})
     newest = list(Notification.objects(user_id=user_id, id__gt=since).order_by("-id")[: limit + 1])
-    return newest[:limit][::-1], len(newest) > limit
+    waiting = set(OutboxEntry.objects(id__in=[n.id for n in newest]).distinct("id"))
+    published = [n for n in newest if n.id not in waiting]
+    return published[:limit][::-1], len(published) > limit

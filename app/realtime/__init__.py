@@ -37,7 +37,6 @@ class Realtime:
             poll_interval=config["OUTBOX_POLL_INTERVAL"],
             orphan_after=config["OUTBOX_ORPHAN_AFTER"],
             batch_size=config["OUTBOX_BATCH_SIZE"],
-            instance_ttl=config["PRESENCE_TTL"],
         )
         self.consumer = NotificationConsumer(
             self.broker,
@@ -106,7 +105,7 @@ class Realtime:
                     return
                 username = user.username
             if connected is None:
-                connected = presence.is_online(user_id, ttl=self.presence_ttl)
+                connected = presence.is_online(user_id)
             payload = events.encode_presence(
                 user_id=user_id, username=username, connected=connected
             )

@@ -29,10 +29,10 @@ class PresenceHeartbeat:
             )
 
     def beat_once(self):
-        presence.beat(self.instance_id)
+        presence.beat(self.instance_id, ttl=self.ttl)
         # Entries written while the database was away are repaired here.
         presence.sync_instance(self.instance_id, self.hub.user_ids())
-        for user_id in presence.sweep_dead_instances(ttl=self.ttl):
+        for user_id in presence.sweep_dead_instances(grace=self.ttl):
             self.on_swept(user_id)
 
     def _run(self):

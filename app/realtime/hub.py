@@ -27,6 +27,7 @@ class SocketSession:
     __slots__ = (
         "claims",
         "closed",
+        "floor",
         "lock",
         "max_queue",
         "paused",
@@ -46,11 +47,12 @@ class SocketSession:
         self.paused = paused  # while a reconnecting client is sent its backlog
         self.closed = False
         self.skip = ()  # ids this socket got from its backlog, not to be sent again live
+        self.floor = ""  # the client's `since`: it has everything up to there
 
     def push(self, frame, notification_id=None):
         """Queue a frame for this socket; never blocks."""
         with self.lock:
-            if self.closed or (notification_id is not None and notification_id in self.skip):
+            if self.closed or self._already_sent(notification_id):
                 return
             if len(self.queue) >= self.max_queue:
                 self._overflow()
@@ -59,6 +61,11 @@ class SocketSession:
             start = self._claim_writer()
         if start:
             spawn(self._drain, name="herald-ws-writer")
+
+    def _already_sent(self, notification_id):
+        return notification_id is not None and (
+            notification_id <= self.floor or notification_id in self.skip
+        )
 
     def resume(self, backlog):
         """Send `backlog` (id, frame) pairs first, then what queued meanwhile, minus repeats."""

@@ -1,8 +1,9 @@
 """Who is online, across every Herald instance.
 
 Each instance keeps one `InstanceHeartbeat` fresh and one `PresenceEntry` per
-user it holds a socket for. A user is connected while some entry of theirs
-belongs to an instance whose heartbeat is younger than PRESENCE_TTL, so an
+user it holds a socket for. Every beat says until when the instance counts as
+alive (its own PRESENCE_TTL ahead), so instances need not share a TTL. A user
+is connected while some entry of theirs belongs to a live instance, so an
 instance that crashes takes its users offline by itself when its heartbeat
 expires; the entries it left behind are swept later.
 """
@@ -21,6 +22,7 @@ logger = logging.getLogger(__name__)
 class InstanceHeartbeat(me.Document):
     id = me.StringField(primary_key=True)
     beat_at = me.DateTimeField(required=True)
+    alive_until = me.DateTimeField(required=True)
     meta = {"collection": "instances"}
 
 
@@ -32,26 +34,29 @@ class PresenceEntry(me.Document):
     meta = {"collection": "presence", "indexes": ["user_id", "instance_id"]}
 
 
-def live_instance_ids(*, ttl):
-    cutoff = utcnow() - timedelta(seconds=ttl)
-    return [beat.id for beat in InstanceHeartbeat.objects(beat_at__gt=cutoff).only("id")]
+def live_instance_ids():
+    alive = InstanceHeartbeat.objects(alive_until__gt=utcnow()).only("id")
+    return [beat.id for beat in alive]
 
 
-def online_user_ids(*, ttl, user_ids=None):
+def online_user_ids(user_ids=None):
     """The ids (of `user_ids`, or of everybody) with a socket on a live instance."""
-    entries = PresenceEntry.objects(instance_id__in=live_instance_ids(ttl=ttl))
+    entries = PresenceEntry.objects(instance_id__in=live_instance_ids())
     if user_ids is not None:
         entries = entries.filter(user_id__in=list(user_ids))
     return set(entries.distinct("user_id"))
 
 
-def is_online(user_id, *, ttl):
-    return bool(online_user_ids(ttl=ttl, user_ids=[user_id]))
+def is_online(user_id):
+    return bool(online_user_ids(user_ids=[user_id]))
 
 
-def beat(instance_id):
-    """Record that `instance_id` is alive."""
-    InstanceHeartbeat.objects(id=instance_id).update_one(set__beat_at=utcnow(), upsert=True)
+def beat(instance_id, *, ttl):
+    """Record that `instance_id` is alive, and counts as alive for `ttl` seconds."""
+    moment = utcnow()
+    InstanceHeartbeat.objects(id=instance_id).update_one(
+        set__beat_at=moment, set__alive_until=moment + timedelta(seconds=ttl), upsert=True
+    )
 
 
 def mark_online(instance_id, user_id):
@@ -82,15 +87,15 @@ def retire_instance(instance_id):
     InstanceHeartbeat.objects(id=instance_id).delete()
 
 
-def sweep_dead_instances(*, ttl):
-    """Delete what instances that stopped beating left behind; returns their users.
+def sweep_dead_instances(*, grace):
+    """Delete what instances dead for `grace` seconds left behind; returns their users.
 
-    Twice the TTL is safe: an instance that was only slow re-creates its entries
-    on its next heartbeat (`sync_instance`).
+    An instance that was only slow re-creates its entries on its next heartbeat
+    (`sync_instance`).
     """
-    cutoff = utcnow() - timedelta(seconds=ttl * 2)
+    cutoff = utcnow() - timedelta(seconds=grace)
     swept = set()
-    for beat_doc in InstanceHeartbeat.objects(beat_at__lt=cutoff).only("id"):
+    for beat_doc in InstanceHeartbeat.objects(alive_until__lt=cutoff).only("id"):
         logger.info("Sweeping presence of dead instance %s", beat_doc.id)
         swept.update(PresenceEntry.objects(instance_id=beat_doc.id).distinct("user_id"))
         retire_instance(beat_doc.id)

@@ -21,6 +21,7 @@ from app.database import DATABASE_ERRORS
 from app.errors import Forbidden, HeraldError
 from app.extensions import sock
 from app.headers import origin_allowed
+from app.ids import is_uuid
 from app.notifications import service
 from app.notifications.schemas import NOTIFICATION
 from app.realtime import presence, runtime_of
@@ -108,6 +109,8 @@ def _send_backlog(session, since, *, limit):
     if not since:
         session.push(frame("ready", data={"missed": 0, "truncated": False}))
         return
+    if is_uuid(since):
+        session.floor = since.lower()  # anything up to `since` the client already has
     try:
         missed, truncated = service.missed_since(user_id=session.user_id, since=since, limit=limit)
     except HeraldError as error:
