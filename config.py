@@ -136,7 +136,6 @@ class Config:
         self.JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32)
         self.NOTIFICATION_DATA_MAX_BYTES = env_int("NOTIFICATION_DATA_MAX_BYTES", 4096)
         self.BROADCAST_MAX_RECIPIENTS = env_int("BROADCAST_MAX_RECIPIENTS", 10000)
-        self.IDEMPOTENCY_KEY_TTL = env_int("IDEMPOTENCY_KEY_TTL", 24 * 3600)
 
         self.ADMIN_USERNAME = env_str("ADMIN_USERNAME")
         self.ADMIN_EMAIL = env_str("ADMIN_EMAIL")

@@ -30,6 +30,13 @@ def data_within_limit(data):
         raise ma.ValidationError(f"Must encode to at most {limit} bytes of JSON.")
 
 
+def recipients_within_limit(user_ids):
+    """A broadcast names between one and BROADCAST_MAX_RECIPIENTS users."""
+    limit = current_app.config["BROADCAST_MAX_RECIPIENTS"]
+    if not 1 <= len(user_ids) <= limit:
+        raise ma.ValidationError(f"Name between 1 and {limit} recipients.")
+
+
 class NotificationContentSchema(ma.Schema):
     message = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
     type = ma.fields.String(validate=validate.Length(min=1, max=64))
@@ -46,8 +53,8 @@ class NotificationCreateSchema(NotificationContentSchema):
 class BroadcastSchema(NotificationContentSchema):
     userIds = ma.fields.List(
         ma.fields.String(),
-        validate=validate.Length(min=1, max=10000),
-        metadata={"description": "Recipients"},
+        validate=recipients_within_limit,
+        metadata={"description": "Recipients, at most BROADCAST_MAX_RECIPIENTS"},
     )
     all = ma.fields.Boolean(load_default=False, metadata={"description": "Send to every user"})
 

@@ -5,6 +5,9 @@ import uuid
 import pymongo
 import pytest
 
+from tests.support.clients import Api
+from tests.support.servers import LiveServer
+
 FIELDS = {"id", "userId", "senderId", "message", "type", "data", "read", "readAt", "createdAt"}
 
 
@@ -191,3 +194,23 @@ def test_an_idempotency_key_out_of_bounds_is_422(api, alice, bob, key):
     assert response.status_code == 422
     assert "Idempotency-Key" in response.json()["errors"]["headers"]
     assert api.get("/api/notifications", account=bob).json()["meta"]["total"] == 0
+
+
+def test_broadcast_recipients_are_capped_by_config(make_config):
+    live = LiveServer(make_config(BROADCAST_MAX_RECIPIENTS=2))
+    try:
+        api = Api(live.url)
+        admin = api.login(None, "admin", "admin@example.test", "admin-password-1")
+        users = [api.register("capped").id for _ in range(3)]
+        too_many = api.post(
+            "/api/notifications/broadcast", account=admin, json={"userIds": users, "message": "hi"}
+        )
+        assert too_many.status_code == 422 and "userIds" in too_many.json()["errors"]["json"]
+        ok = api.post(
+            "/api/notifications/broadcast",
+            account=admin,
+            json={"userIds": users[:2], "message": "hi"},
+        )
+        assert ok.json() == {"count": 2}
+    finally:
+        live.stop()
