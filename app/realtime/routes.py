@@ -18,7 +18,7 @@ from flask_jwt_extended import current_user, decode_token, get_jwt, verify_jwt_i
 
 from app import ratelimit
 from app.database import DATABASE_ERRORS
-from app.errors import Forbidden, HeraldError
+from app.errors import Forbidden, HeraldError, ServiceUnavailable
 from app.extensions import sock
 from app.headers import origin_allowed
 from app.ids import is_uuid
@@ -49,6 +49,13 @@ def authenticate_handshake():
     if not origin_allowed(origin, host=request.host, allowed=allowed):
         raise Forbidden(f"Origin {origin} may not open a socket here.")
     verify_jwt_in_request(locations=["query_string", "headers"])
+    realtime = runtime_of(current_app)
+    if realtime.consume and not realtime.consumer.subscribed.is_set():
+        # A socket attached before the consumer listens could miss what is published
+        # in between (a new RabbitMQ queue only holds what comes after it exists).
+        raise ServiceUnavailable(
+            "Not ready to deliver yet; reconnect in a moment.", headers={"Retry-After": "1"}
+        )
     if not current_app.config["WS_PERMESSAGE_DEFLATE"]:
         # Without the offer, simple-websocket keeps no zlib state (~90 KB) per socket.
         request.environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)

@@ -31,6 +31,10 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+        realtime = self.realtime
+        if realtime.started and realtime.consume:
+            # Like /readyz for a real deployment: sockets are refused until it listens.
+            realtime.consumer.subscribed.wait(30)
 
     @property
     def realtime(self):
