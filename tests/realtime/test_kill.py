@@ -18,6 +18,7 @@ import uuid
 import pytest
 import requests
 
+from tests.realtime.test_brokered_delivery import KAFKA_REJOIN_DEFECT
 from tests.support.clients import Api
 from tests.support.reliability import (
     RESULTS_DIR,
@@ -412,10 +413,12 @@ def test_sigkill_of_the_database_server(rabbitmq_service, scenario):
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def test_sigkill_of_the_broker(broker, mongodb_uri, scenario):
+def test_sigkill_of_the_broker(broker, mongodb_uri, scenario, request):
     """The broker is killed mid-stream and restarted: Herald keeps answering 201 (the
     outbox holds the notifications) and delivers them once the broker is back."""
     name, service = broker
+    if name == "kafka":
+        request.applymarker(KAFKA_REJOIN_DEFECT)
     run = scenario(f"broker-kill-{name}", "SIGKILL the broker", name)
     herald = run.herald("A", service.url, mongodb_uri)
     api = Api(herald.url)
