@@ -5,11 +5,17 @@ is what Herald wants for socket work; but a C call that blocks (librdkafka's
 poll, for one) would freeze every socket of the worker, so such calls go through
 `run_blocking`, which moves them to a native thread while the caller's greenlet
 waits cooperatively.
+
+Code running there must not log directly: logging's locks are gevent locks, which
+a pool thread cannot wait on while the hub holds them (gevent#1698), and under
+load that froze the worker. It logs through a `PoolLogger`, whose records the hub
+writes out when the blocking call returns.
 """
 
 import functools
 import logging
 import threading
+from collections import deque
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +51,47 @@ def run_blocking(function, *args):
     if gevent_active():
         import gevent
 
-        return gevent.get_hub().threadpool.apply(function, args)
+        try:
+            return gevent.get_hub().threadpool.apply(function, args)
+        finally:
+            _write_pool_records()
     return function(*args)
+
+
+# Records logged in pool threads, waiting for the hub; bounded so that a flood of
+# driver debug lines cannot grow memory. deque's append and popleft are atomic.
+_pool_records = deque(maxlen=10_000)
+
+
+class PoolLogger:
+    """A logger that is safe to call from pool threads (see the module docstring).
+
+    Pass it wherever a library wants a logger object with a `log` method
+    (confluent-kafka's `logger` setting), or use its level methods directly.
+    """
+
+    def __init__(self, target):
+        self.target = target
+
+    def log(self, level, message, *args):
+        # Not even isEnabledFor here: it may take logging's module lock. The record
+        # gets its time when written, at most one blocking call later.
+        if gevent_active():
+            _pool_records.append((self.target, level, message, args))
+        else:
+            self.target.log(level, message, *args)
+
+    def warning(self, message, *args):
+        self.log(logging.WARNING, message, *args)
+
+
+def _write_pool_records():
+    while _pool_records:
+        try:
+            target, level, message, args = _pool_records.popleft()
+        except IndexError:  # another greenlet took the last one
+            return
+        target.log(level, message, *args)
 
 
 class Backoff:

@@ -7,7 +7,9 @@ acknowledged messages, so whatever was not handled is read again by the group's
 next subscription.
 
 librdkafka's poll, flush, commit and metadata calls block in C and would freeze
-the gevent hub; every one of them goes through `run_blocking`.
+the gevent hub; every one of them goes through `run_blocking`. What runs inside
+them (librdkafka's log lines, the rebalance callbacks) logs through a
+`PoolLogger`, never directly.
 """
 
 import logging
@@ -21,10 +23,11 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from app.brokers.base import Broker, BrokerUnavailable, Message, Subscription
 from app.brokers.kafka_offsets import AckedOffsets
-from app.concurrency import run_blocking
+from app.concurrency import PoolLogger, run_blocking
 
 logger = logging.getLogger(__name__)
-librdkafka_logger = logging.getLogger(__name__ + ".librdkafka")
+pool_log = PoolLogger(logger)  # for what runs in the thread pool (callbacks, close)
+librdkafka_log = PoolLogger(logging.getLogger(__name__ + ".librdkafka"))
 # A topic just created is briefly unknown to the consumer; that passes by itself.
 TRANSIENT_ERRORS = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._PARTITION_EOF)
 
@@ -116,7 +119,7 @@ class KafkaSubscription(Subscription):
         try:
             self.consumer.commit(offsets=positions, asynchronous=False)
         except KafkaException as error:
-            logger.warning("Committing offsets of %s failed: %s", self.topic, error)
+            pool_log.warning("Committing offsets of %s failed: %s", self.topic, error)
 
     def poll(self, timeout):
         self._commit_if_due()
@@ -197,6 +200,7 @@ class KafkaBroker(Broker):
         self.check_timeout = float(options.get("check_timeout", 2.5))
         self.subscribe_timeout = float(options.get("subscribe_timeout", 15.0))
         self.extra_config = dict(options.get("kafka_config", {}))
+        self.debug = options.get("debug", "")  # librdkafka debug contexts, e.g. "cgrp,fetch"
         self._publish_lock = threading.Lock()
         self._producer = None
         self._admin = None
@@ -205,8 +209,9 @@ class KafkaBroker(Broker):
     def _client_config(self, settings=None):
         return {
             "bootstrap.servers": self.bootstrap_servers,
-            "logger": librdkafka_logger,
+            "logger": librdkafka_log,
             "socket.connection.setup.timeout.ms": int(self.check_timeout * 1000),
+            **({"debug": self.debug} if self.debug else {}),
             **(settings or {}),
             **self.extra_config,
         }

@@ -64,3 +64,49 @@ def test_other_greenlets_keep_running_while_the_consumer_polls(kafka_service):
     assert result["poll_still_waiting"], result  # the ticks were counted during the poll
     assert result["poll_result"] == "None"
     assert result["ticks"] > 50, result  # ~200 expected; a frozen hub gives 0 or 1
+
+
+LOG_PROBE = """
+from gevent import monkey
+
+monkey.patch_all()
+
+import json, logging, sys, uuid
+
+from app.brokers import create_broker
+
+native_thread = monkey.get_original("_thread", "get_ident")  # not the greenlet's id
+hub, threads = native_thread(), []
+
+
+class Recorder(logging.Handler):
+    def emit(self, record):
+        threads.append(native_thread())
+
+
+logging.getLogger("app.brokers.kafka").addHandler(Recorder())
+logging.getLogger("app.brokers.kafka").setLevel(logging.DEBUG)
+broker = create_broker(sys.argv[1], debug="cgrp")
+subscription = broker.subscribe("herald-gevent-" + uuid.uuid4().hex, group=uuid.uuid4().hex)
+subscription.poll(0.5)
+subscription.close()
+broker.close()
+print(json.dumps({"records": len(threads), "off_the_hub": sum(t != hub for t in threads)}))
+"""
+
+
+def test_driver_log_lines_are_written_by_the_hub_not_the_pool_thread(kafka_service):
+    # Logging inside a pool thread takes gevent locks that thread cannot wait on while
+    # the hub holds them (gevent#1698); under load that froze a worker for good.
+    completed = subprocess.run(
+        [sys.executable, "-c", LOG_PROBE, kafka_service.url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+
+    assert result["records"] > 10, result  # the cgrp debug context logs the whole join
+    assert result["off_the_hub"] == 0, result
