@@ -18,7 +18,6 @@ import uuid
 import pytest
 import requests
 
-from tests.realtime.test_brokered_delivery import KAFKA_REJOIN_DEFECT
 from tests.support.clients import Api
 from tests.support.reliability import (
     RESULTS_DIR,
@@ -334,12 +333,10 @@ def scenario(request):
         each.stop()
 
 
-def test_sigkill_of_the_instance_holding_the_sockets(broker, mongodb_uri, scenario, request):
+def test_sigkill_of_the_instance_holding_the_sockets(broker, mongodb_uri, scenario):
     """Two instances; the sockets are on A, the stream goes through A and B; A is killed,
     the clients move to B with `since`, and A is restarted on its port."""
     name, service = broker
-    if name == "kafka":  # a restarted instance's new group: the same rejoin defect
-        request.applymarker(KAFKA_REJOIN_DEFECT)
     run = scenario(f"herald-kill-{name}", "SIGKILL a Herald instance", name)
     a = run.herald("A", service.url, mongodb_uri)
     b = run.herald("B", service.url, mongodb_uri)
@@ -415,12 +412,10 @@ def test_sigkill_of_the_database_server(rabbitmq_service, scenario):
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def test_sigkill_of_the_broker(broker, mongodb_uri, scenario, request):
+def test_sigkill_of_the_broker(broker, mongodb_uri, scenario):
     """The broker is killed mid-stream and restarted: Herald keeps answering 201 (the
     outbox holds the notifications) and delivers them once the broker is back."""
     name, service = broker
-    if name == "kafka":
-        request.applymarker(KAFKA_REJOIN_DEFECT)
     run = scenario(f"broker-kill-{name}", "SIGKILL the broker", name)
     herald = run.herald("A", service.url, mongodb_uri)
     api = Api(herald.url)
