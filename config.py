@@ -103,6 +103,8 @@ class Config:
         self.OUTBOX_POLL_INTERVAL = env_float("OUTBOX_POLL_INTERVAL", 1.0)
         self.OUTBOX_ORPHAN_AFTER = env_float("OUTBOX_ORPHAN_AFTER", 10.0)
         self.OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 500)
+        # How long a new subscription waits for what is half-published (see consumer.py).
+        self.OUTBOX_SETTLE_TIMEOUT = env_float("OUTBOX_SETTLE_TIMEOUT", 5.0)
         self.RETRY_MAX_ATTEMPTS = env_int("RETRY_MAX_ATTEMPTS", 5)
         self.RETRY_BASE_DELAY = env_float("RETRY_BASE_DELAY", 0.2)
 

@@ -91,6 +91,22 @@ class OutboxRelay:
         OutboxEntry.objects(id__in=settled).delete()
         return len(settled)
 
+    @staticmethod
+    def wait_until_out_before(boundary, timeout, interval=0.05):
+        """Wait until no live instance's outbox holds a notification older than `boundary`.
+
+        Returns False if some still did after `timeout` seconds. Entries of dead
+        instances are not waited for: they are published later, by a takeover.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            alive = presence.live_instance_ids()
+            if OutboxEntry.objects(id__lt=boundary, publisher__in=alive).first() is None:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(interval)
+
     def _message(self, notification):
         return OutgoingMessage(
             self.topic,

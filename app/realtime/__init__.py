@@ -47,7 +47,9 @@ class Realtime:
             instance_id=self.instance_id,
             max_attempts=config["RETRY_MAX_ATTEMPTS"],
             base_delay=config["RETRY_BASE_DELAY"],
+            settle=self._settle,
         )
+        self.settle_timeout = config["OUTBOX_SETTLE_TIMEOUT"]
         self.topic, self.presence_ttl = config["BROKER_TOPIC"], config["PRESENCE_TTL"]
         self.token_check_interval = config["WS_TOKEN_CHECK_INTERVAL"]
         self.heartbeat = PresenceHeartbeat(
@@ -119,6 +121,15 @@ class Realtime:
             self.broker.publish(self.topic, payload, key=user_id)
         except self.broker.connection_errors as error:
             logger.warning("An event for %s was not published: %s", user_id, error)
+
+    def _settle(self, boundary):
+        if not self.relay.wait_until_out_before(boundary, self.settle_timeout):
+            logger.warning(
+                "Accepting sockets although notifications older than the consumer's "
+                "subscription are still in the outbox after %.1fs; a client resuming "
+                "right now may not get them over its socket (they stay in its list)",
+                self.settle_timeout,
+            )
 
     def start(self):
         self.started = True

@@ -12,6 +12,15 @@ Messages are acknowledged in the order they arrived and only once handled or
 dead-lettered (Kafka's commit covers every earlier offset, so a message being
 retried holds back the acknowledgement of later ones, never their delivery).
 Losing the broker only makes the loop reconnect with capped backoff.
+
+A new subscription (a new Kafka group, a new RabbitMQ queue) starts at the
+broker's end, so this instance never delivers a notification published just
+before it. A client resuming here with `since` is sent only notifications
+already out of the outbox (`service.missed_since` says why), and a publisher
+takes its entry out only after the broker acknowledged it. In that gap the
+notification would reach the client neither way, so after subscribing the
+consumer waits (`settle`) until nothing older than the subscription is still on
+its way out, and only then accepts sockets.
 """
 
 import logging
@@ -51,11 +60,13 @@ class NotificationConsumer:
         instance_id,
         max_attempts,
         base_delay,
+        settle=None,
     ):
         self.broker, self.handler = broker, handler
         self.topic, self.dead_letter_topic, self.group = topic, dead_letter_topic, group
         self.instance_id = instance_id
         self.max_attempts, self.base_delay = max(1, max_attempts), base_delay
+        self.settle = settle  # settle(boundary id): returns once older ones are out
         self.subscribed = threading.Event()
         self._stopped = False
         self._lock = threading.Lock()
@@ -74,6 +85,8 @@ class NotificationConsumer:
             subscription = None
             try:
                 subscription = self.broker.subscribe(self.topic, group=self.group)
+                if self.settle is not None:
+                    self.settle(new_id())
                 self.subscribed.set()
                 backoff.reset()
                 self._consume(subscription)

@@ -3,9 +3,12 @@
 import base64
 import os
 import socket
+import threading
 import time
+import uuid
 
 import pytest
+import websocket
 
 from app.brokers import BrokerUnavailable
 from tests.realtime.test_websocket import presence_of
@@ -20,8 +23,8 @@ def own_server(make_config):
     """A Herald of the test's own, for tests that break its parts."""
     servers = []
 
-    def start(**overrides):
-        live = LiveServer(make_config(**overrides))
+    def start(wait_for_consumer=True, **overrides):
+        live = LiveServer(make_config(**overrides), wait_for_consumer=wait_for_consumer)
         servers.append(live)
         return live
 
@@ -57,6 +60,53 @@ def test_outbox_delivers_once_the_broker_takes_publishes_again(own_server, monke
     assert received == accepted
     assert socket_.drain(0.5) == []
     socket_.close()
+
+
+def test_a_starting_instance_gives_a_resuming_client_what_was_half_published(
+    own_server, monkeypatch
+):
+    """A notification on the broker before a new instance subscribes (so that instance
+    never delivers it live) but still in its publisher's outbox (so a resume leaves it
+    out) must still reach a client that resumes on the new instance."""
+    broker_url = f"memory://{uuid.uuid4().hex}"
+    first = own_server(BROKER_URL=broker_url)
+    api = Api(first.url)
+    alice, bob = api.register("alice"), api.register("bob")
+    watcher = Socket.open(first.url, bob.access_token)
+    assert watcher.receive_type("ready") is not None
+    seen = api.notify(alice, bob, "seen before")
+    assert watcher.receive_type("notification", timeout=5)["data"]["id"] == seen["id"]
+
+    broker = first.realtime.broker
+    publish_many, on_broker, release = broker.publish_many, threading.Event(), threading.Event()
+
+    def publish_then_stall(messages):  # the relay, between the broker's ack and its delete
+        publish_many(messages)
+        on_broker.set()
+        release.wait(30)
+
+    monkeypatch.setattr(broker, "publish_many", publish_then_stall)
+    half_published = api.notify(alice, bob, "half published")
+    assert on_broker.wait(10)
+    second = own_server(BROKER_URL=broker_url, wait_for_consumer=False)
+    groups = broker.network.topics[second.app.config["BROKER_TOPIC"]]
+    assert wait_until(lambda: len(groups) == 2, timeout=10), "the new instance never subscribed"
+
+    try:  # a client resuming now, on the new instance, from what it has seen
+        resumed = Socket.open(second.url, bob.access_token, since=seen["id"])
+        assert resumed.receive_type("ready") is not None
+    except websocket.WebSocketBadStatusException as refused:
+        assert refused.status_code == 503  # not ready: it tries again in a moment
+        resumed = None
+    release.set()
+    if resumed is None:
+        assert wait_until(second.realtime.consumer.subscribed.is_set, timeout=10)
+        resumed = Socket.open(second.url, bob.access_token, since=seen["id"])
+
+    received = [f["data"]["id"] for f in resumed.drain(2.0) if f["type"] == "notification"]
+    assert received == [half_published["id"]]
+    for socket_ in (watcher, resumed):
+        socket_.close()
 
 
 def raw_websocket(url, token):

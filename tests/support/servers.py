@@ -23,7 +23,7 @@ class LiveServer:
     inject a broker fault (the outbox test) or look at the hub.
     """
 
-    def __init__(self, config, setup=None):
+    def __init__(self, config, setup=None, *, wait_for_consumer=True):
         self.app = create_app(config)
         if setup is not None:  # e.g. extra routes, before the first request
             setup(self.app)
@@ -32,7 +32,7 @@ class LiveServer:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         realtime = self.realtime
-        if realtime.started and realtime.consume:
+        if wait_for_consumer and realtime.started and realtime.consume:
             # Like /readyz for a real deployment: sockets are refused until it listens.
             realtime.consumer.subscribed.wait(30)
 
