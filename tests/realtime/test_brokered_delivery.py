@@ -17,6 +17,7 @@ from tests.support.services import ScriptService, free_port
 
 pytestmark = pytest.mark.slow
 
+
 @pytest.fixture(params=["kafka", "rabbitmq"])
 def broker(request):
     """Each test runs once on Kafka and once on RabbitMQ."""
