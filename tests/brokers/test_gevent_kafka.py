@@ -50,16 +50,21 @@ print(json.dumps(result))
 """
 
 
-def test_other_greenlets_keep_running_while_the_consumer_polls(kafka_service):
+def run_probe(code, *args):
+    """Run `code` in a fresh interpreter; the JSON object it printed last."""
     completed = subprocess.run(
-        [sys.executable, "-c", PROBE, kafka_service.url, str(TICK_INTERVAL), str(WATCH_SECONDS)],
+        [sys.executable, "-c", code, *map(str, args)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert completed.returncode == 0, completed.stderr
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def test_other_greenlets_keep_running_while_the_consumer_polls(kafka_service):
+    result = run_probe(PROBE, kafka_service.url, TICK_INTERVAL, WATCH_SECONDS)
 
     assert result["poll_still_waiting"], result  # the ticks were counted during the poll
     assert result["poll_result"] == "None"
@@ -98,15 +103,7 @@ print(json.dumps({"records": len(threads), "off_the_hub": sum(t != hub for t in 
 def test_driver_log_lines_are_written_by_the_hub_not_the_pool_thread(kafka_service):
     # Logging inside a pool thread takes gevent locks that thread cannot wait on while
     # the hub holds them (gevent#1698); under load that froze a worker for good.
-    completed = subprocess.run(
-        [sys.executable, "-c", LOG_PROBE, kafka_service.url],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert completed.returncode == 0, completed.stderr
-    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    result = run_probe(LOG_PROBE, kafka_service.url)
 
     assert result["records"] > 10, result  # the cgrp debug context logs the whole join
     assert result["off_the_hub"] == 0, result
