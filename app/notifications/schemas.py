@@ -30,6 +30,22 @@ def data_within_limit(data):
         raise ma.ValidationError(f"Must encode to at most {limit} bytes of JSON.")
 
 
+def data_keys_storable(data):
+    """Keys the database can store: no `.`, no leading `$`, no NUL, at any depth."""
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            for key in value:
+                if "." in key or key.startswith("$") or "\0" in key:
+                    raise ma.ValidationError(
+                        f"Key {key[:40]!r}: keys may not contain '.' or NUL or start with '$'."
+                    )
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+
+
 def recipients_within_limit(user_ids):
     """A broadcast names between one and BROADCAST_MAX_RECIPIENTS users."""
     limit = current_app.config["BROADCAST_MAX_RECIPIENTS"]
@@ -41,8 +57,11 @@ class NotificationContentSchema(ma.Schema):
     message = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
     type = ma.fields.String(validate=validate.Length(min=1, max=64))
     data = ma.fields.Dict(
-        validate=data_within_limit,
-        metadata={"description": "Small JSON object, at most 4 KB encoded"},
+        validate=[data_within_limit, data_keys_storable],
+        metadata={
+            "description": "Small JSON object, at most 4 KB encoded; keys may not "
+            "contain '.' or start with '$'"
+        },
     )
 
 

@@ -45,6 +45,8 @@ def test_unknown_recipient_is_404_and_creates_nothing(api, alice):
         ({}, "message"),
         ({"message": "hi", "data": {"blob": "x" * 4100}}, "data"),
         ({"message": "hi", "data": [1, 2]}, "data"),
+        ({"message": "hi", "data": {"a.b": 1}}, "data"),  # the database refuses such keys
+        ({"message": "hi", "data": {"ok": [{"$set": 1}]}}, "data"),
         ({"message": "hi", "extra": 1}, "extra"),
     ],
 )
@@ -155,6 +157,14 @@ def test_broadcast_is_for_admins(api, admin, alice, bob):
     for account in (alice, bob):
         items = api.get("/api/notifications", account=account).json()["items"]
         assert [(n["message"], n["senderId"]) for n in items] == [("maintenance at noon", admin.id)]
+
+
+def test_broadcast_with_unstorable_data_keys_is_422_and_creates_nothing(api, admin, alice):
+    body = {"userIds": [alice.id], "message": "hi", "data": {"nested": {"x.y": True}}}
+    response = api.post("/api/notifications/broadcast", account=admin, json=body)
+    assert response.status_code == 422
+    assert "data" in response.json()["errors"]["json"]
+    assert api.get("/api/notifications", account=alice).json()["meta"]["total"] == 0
 
 
 def test_broadcast_with_an_unknown_recipient_creates_nothing(api, admin, alice):
