@@ -4,11 +4,17 @@ A topic is a fanout exchange of the same name; each group has its own durable
 queue `<topic>.<group>` bound to it, so every group (every Herald instance) gets
 every message, in publish order. A queue that nobody uses for `queue_expires`
 seconds is deleted by the broker, so the queues of dead instances vanish.
-Publishes wait for publisher confirms; unacknowledged deliveries return to the
-queue when their subscription closes.
+Each `publish_many` is one AMQP transaction, committed before it returns;
+unacknowledged deliveries return to the queue when their subscription closes.
 
 Under gevent, pika's sockets are monkey-patched and cooperate with the hub, so
-the blocking API is safe to use from greenlets.
+the blocking API is safe to use from greenlets. But every BlockingChannel call
+flushes the socket and waits for its turn on the hub, several times; with a busy
+hub (requests being served) a publish confirmed one by one or an ack per message
+took tens of milliseconds each, and deliveries fell seconds behind. So publishes
+and acks are written as frames on the channel underneath (`channel._impl`, which
+only buffers them) and go out together: the publishes with the transaction's
+commit, the acks with the next read.
 """
 
 import contextlib
@@ -59,6 +65,7 @@ class RabbitMQSubscription(Subscription):
     def __init__(self, parameters, topic, group, *, prefetch_count, queue_expires):
         self.topic = topic
         self.delivered = deque()
+        self.unsent_acks = deque()
         self.connection = _connect(parameters)
         try:
             with _driver_errors(f"subscription to {topic!r}"):
@@ -94,6 +101,7 @@ class RabbitMQSubscription(Subscription):
         deadline = time.monotonic() + timeout
         with _driver_errors("poll"):
             while not self.delivered:
+                self._queue_acks()  # written by the read below
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return None
@@ -101,17 +109,25 @@ class RabbitMQSubscription(Subscription):
         return self.delivered.popleft()
 
     def ack(self, message):
-        with _driver_errors("ack"):
-            self.channel.basic_ack(delivery_tag=message.receipt)
+        self.unsent_acks.append(message.receipt)
+
+    def _queue_acks(self):
+        channel = self.channel._impl  # buffers the frame; no flush, no wait (module docstring)
+        while self.unsent_acks:
+            channel.basic_ack(delivery_tag=self.unsent_acks.popleft())
 
     def close(self):
-        # Closing the connection hands every unacknowledged delivery back to the queue.
+        # Closing the connection hands every unacknowledged delivery back to the queue;
+        # the acks queued before it are written first.
         self.delivered.clear()
+        if self.connection.is_open and self.channel.is_open:
+            with contextlib.suppress(pika.exceptions.AMQPError, OSError):
+                self._queue_acks()
         _close_quietly(self.connection)
 
 
 class _Publisher:
-    """The broker's one publishing connection, in confirm mode; reopened after a failure."""
+    """The broker's one publishing connection, in transaction mode; reopened after a failure."""
 
     def __init__(self, parameters):
         self.parameters = parameters
@@ -119,7 +135,7 @@ class _Publisher:
         self.declared = set()
 
     def healthy_channel(self):
-        """The confirm-mode channel, reconnecting when the old one was lost."""
+        """The transactional channel, reconnecting when the old one was lost."""
         if self.connection is not None:
             try:
                 # Reads a close from the broker (e.g. after idle heartbeats) before we rely on it.
@@ -131,7 +147,7 @@ class _Publisher:
             self.connection = _connect(self.parameters)
             with _driver_errors("channel"):
                 self.channel = self.connection.channel()
-                self.channel.confirm_delivery()
+                self.channel.tx_select()
         return self.channel
 
     def declare_exchange(self, topic):
@@ -176,9 +192,10 @@ class RabbitMQBroker(Broker):
             channel = self._publisher.healthy_channel()
             try:
                 with _driver_errors("publish"):
+                    for topic in {message.topic for message in messages}:
+                        self._publisher.declare_exchange(topic)
                     for message in messages:
-                        self._publisher.declare_exchange(message.topic)
-                        channel.basic_publish(
+                        channel._impl.basic_publish(  # buffered; see the module docstring
                             message.topic,
                             message.key or "",
                             message.value,
@@ -186,6 +203,9 @@ class RabbitMQBroker(Broker):
                                 headers=dict(message.headers), delivery_mode=PERSISTENT
                             ),
                         )
+                    # Returns once the broker has routed and stored the whole batch; a
+                    # failure rolls it back and the caller publishes it again.
+                    channel.tx_commit()
             except BrokerUnavailable:
                 self._publisher.reset()
                 raise
