@@ -15,6 +15,7 @@ them (librdkafka's log lines, the rebalance callbacks) logs through a
 import logging
 import threading
 import time
+from collections import deque
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -30,6 +31,8 @@ pool_log = PoolLogger(logger)  # for what runs in the thread pool (callbacks, cl
 librdkafka_log = PoolLogger(logging.getLogger(__name__ + ".librdkafka"))
 # A topic just created is briefly unknown to the consumer; that passes by itself.
 TRANSIENT_ERRORS = (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._PARTITION_EOF)
+# Records taken per consume() call in the thread pool (handed out one by one).
+CONSUME_BATCH = 500
 
 
 class KafkaSubscription(Subscription):
@@ -42,6 +45,7 @@ class KafkaSubscription(Subscription):
         self.assigned = False  # set by _on_assign, which runs inside poll
         self.assign_error = None
         self.early = []  # a message fetched while waiting for the assignment
+        self.fetched = deque()  # records of the last consume() not handed out yet
         self.closed = False
         self.consumer = Consumer(config)
         self.consumer.subscribe([topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
@@ -108,6 +112,7 @@ class KafkaSubscription(Subscription):
         return high
 
     def _on_revoke(self, consumer, partitions):
+        self.fetched.clear()  # not handed out yet: the partitions' next owner reads them
         self._commit_quietly(self._acked_positions())
         self.offsets.forget([p.partition for p in partitions])
         consumer.unassign()
@@ -125,12 +130,27 @@ class KafkaSubscription(Subscription):
         self._commit_if_due()
         if self.early:
             return self.early.pop(0)
-        return self._poll_driver(timeout)
+        if not self.fetched:
+            self._check_assignment()
+            # One trip to the native thread pool per batch, not per message: the
+            # hand-off (queue, condition, wake-up) costs more than handling a message.
+            batch = partial(_take_batch, self.consumer, timeout, CONSUME_BATCH)
+            self.fetched.extend(_call(batch, "consume"))
+        while self.fetched:
+            message = self._message_of(self.fetched.popleft())
+            if message is not None:
+                return message
+        return None
 
-    def _poll_driver(self, timeout):
+    def _check_assignment(self):
         if self.assign_error is not None and self.assigned:
             raise BrokerUnavailable(f"Kafka could not reassign {self.topic!r}: {self.assign_error}")
-        record = _call(partial(self.consumer.poll, timeout), "poll")
+
+    def _poll_driver(self, timeout):
+        self._check_assignment()
+        return self._message_of(_call(partial(self.consumer.poll, timeout), "poll"))
+
+    def _message_of(self, record):
         if record is None:
             return None
         if (error := record.error()) is not None:
@@ -177,6 +197,18 @@ class KafkaSubscription(Subscription):
             run_blocking(partial(self._commit_quietly, self._acked_positions()))
         finally:
             run_blocking(self.consumer.close)
+
+
+def _take_batch(consumer, timeout, limit):
+    """Wait up to `timeout` for one record, then take what is already fetched, up to `limit`.
+
+    Not `consume(limit, timeout)` alone: that waits until `limit` records came or
+    the timeout passed, which at low traffic would add the whole timeout to latency.
+    """
+    first = consumer.poll(timeout)
+    if first is None:
+        return []
+    return [first, *consumer.consume(num_messages=limit - 1, timeout=0)]
 
 
 def _call(function, what):
