@@ -35,6 +35,9 @@ class OutboxEntry(me.Document):
 
     id = me.StringField(primary_key=True)  # the notification's id
     publisher = me.StringField(required=True)  # the instance whose relay publishes it
+    # Where it is to be published: only a relay of the same topic may take it over
+    # (instances of another deployment can share the database, tests do).
+    topic = me.StringField()
     created_at = me.DateTimeField(required=True, default=now)
 
     meta = {"collection": "outbox", "indexes": ["publisher"]}

@@ -5,10 +5,10 @@ publishes announced notifications, oldest first, and deletes their entries. A
 broker outage just leaves entries waiting; the loop retries with backoff, so an
 accepted notification is never lost. Each instance relays its own entries at
 once (`wake`) and, on its periodic sweep, those of instances that died (their
-heartbeat expired) once older than OUTBOX_ORPHAN_AFTER; a live
-instance's entries stay its own however long its broker is away. An entry
-whose notification never got saved (a crash between the two writes) is
-dropped once it is that old.
+heartbeat expired) once older than OUTBOX_ORPHAN_AFTER, if meant for the same
+topic; a live instance's entries stay its own however long its broker is away.
+An entry whose notification never got saved (a crash between the two writes)
+is dropped once it is that old.
 """
 
 import logging
@@ -72,13 +72,10 @@ class OutboxRelay:
         own = Q(publisher=self.instance_id)
         if (saving := ordering.publishable_below()) is not None:
             own &= Q(id__lt=saving)  # never past an older id still being saved
-        entries = list(
-            OutboxEntry.objects(
-                own | Q(publisher__nin=[*alive, self.instance_id], created_at__lt=orphaned)
-            )
-            .order_by("id")
-            .limit(self.batch_size)
+        orphans = Q(publisher__nin=[*alive, self.instance_id], created_at__lt=orphaned) & (
+            Q(topic=self.topic) | Q(topic=None)  # None: written before entries had a topic
         )
+        entries = list(OutboxEntry.objects(own | orphans).order_by("id").limit(self.batch_size))
         if not entries:
             return 0
         saved = {n.id: n for n in Notification.objects(id__in=[e.id for e in entries])}

@@ -18,7 +18,8 @@ BEARER = [{"bearerAuth": []}]
 
 
 def _publisher():
-    return current_app.config["INSTANCE_ID"]
+    config = current_app.config
+    return {"publisher": config["INSTANCE_ID"], "topic": config["BROKER_TOPIC"]}
 
 
 def _after_create():

@@ -29,7 +29,8 @@ def create_notification(
 
     With an idempotency key the notification's id is chosen and recorded first,
     so a retry of the same request finds or finishes the same notification.
-    `publisher` is the instance whose outbox relay publishes it.
+    `publisher` names the instance whose outbox relay publishes it and the topic
+    (`{"publisher": instance id, "topic": topic}`, see `OutboxEntry`).
     """
     if not is_uuid(user_id) or not User.exists(user_id):
         raise NotFound("No such recipient.", errors={"userId": ["No user has this id."]})
@@ -71,7 +72,7 @@ def _claim_key(sender_id, key, fields, planned_id):
 def _insert(notification, publisher):
     """Announce `notification` in the outbox, then save it."""
     with contextlib.suppress(NotUniqueError):  # an earlier try of this request announced it
-        OutboxEntry(id=notification.id, publisher=publisher).save(force_insert=True)
+        OutboxEntry(id=notification.id, **publisher).save(force_insert=True)
     try:
         notification.save(force_insert=True)
     except NotUniqueError:  # the same idempotent request, running concurrently
@@ -100,7 +101,7 @@ def broadcast(
         ]
         with ordering.creating(*(n.id for n in batch)):
             OutboxEntry.objects.insert(
-                [OutboxEntry(id=n.id, publisher=publisher) for n in batch], load_bulk=False
+                [OutboxEntry(id=n.id, **publisher) for n in batch], load_bulk=False
             )
             Notification.objects.insert(batch, load_bulk=False)
     return len(recipients)

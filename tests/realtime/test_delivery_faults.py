@@ -222,3 +222,28 @@ def test_a_live_instance_keeps_its_outbox_while_its_broker_is_away(own_server, m
     message = wait_until(lambda: watching.poll(0.5), 15)
     assert message is not None and created["id"] in message.value.decode()
     watching.close()
+
+
+def test_an_orphaned_outbox_entry_is_taken_over_only_for_its_own_topic(own_server, monkeypatch):
+    """An instance of another deployment (another topic) sharing the database must not
+    publish a dead instance's notifications into its own broker and drop them there."""
+    from app.notifications.models import OutboxEntry
+
+    first = own_server(OUTBOX_ORPHAN_AFTER=0.5)
+    stranger = own_server(OUTBOX_ORPHAN_AFTER=0.5, BROKER_TOPIC="another-deployment")
+    strangers_topic = stranger.realtime.broker.subscribe("another-deployment", group="watcher")
+
+    def refuse(messages):
+        raise BrokerUnavailable("the first instance's broker is down (test)")
+
+    monkeypatch.setattr(first.realtime.broker, "publish_many", refuse)
+    api = Api(first.url)
+    alice, bob = api.register("alice"), api.register("bob")
+    created = api.notify(alice, bob, "for the first instance's topic")
+    first.stop()  # its outbox entry is an orphan from now on
+
+    assert strangers_topic.poll(3.0) is None, "another topic's relay took the orphan"
+    assert OutboxEntry.objects(id=created["id"]).first() is not None
+    own_server(OUTBOX_ORPHAN_AFTER=0.5)  # an instance of the same topic takes it over
+    assert wait_until(lambda: OutboxEntry.objects(id=created["id"]).first() is None, 15)
+    strangers_topic.close()

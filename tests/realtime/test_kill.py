@@ -333,14 +333,6 @@ def scenario(request):
         each.stop()
 
 
-# Open defect (hardening issue): in 2 of about 30 full runs, on both brokers, the last
-# notification the killed instance accepted (~50 ms before SIGKILL) reached none of
-# its recipient's sockets within 90 s, though it was stored. Not reproduced alone or
-# under CPU load (0 in 26 scenario runs). The check stays and reports on every run.
-@pytest.mark.xfail(
-    reason="a notification accepted just before SIGKILL is sometimes never relayed (open)",
-    strict=False,
-)
 def test_sigkill_of_the_instance_holding_the_sockets(broker, mongodb_uri, scenario):
     """Two instances; the sockets are on A, the stream goes through A and B; A is killed,
     the clients move to B with `since`, and A is restarted on its port."""

@@ -607,15 +607,6 @@ client, the servers' logs) are in `test-artifacts/reliability/` after a run.
   REST. Seen with six concurrent senders and a client reconnecting every
   150 ms (1 to 2% of the notifications, in several runs); not seen with this file's single
   sequential sender.
-- **A notification accepted just before an instance is killed can be lost
-  for delivery.** In 2 of about 30 full test runs (both brokers in one run) the
-  last notification the killed instance had answered 201 for, ~50 ms before
-  SIGKILL, was stored but reached none of its recipient's sockets within 90 s,
-  though the outbox relay of the surviving instances should have published it
-  after `OUTBOX_ORPHAN_AFTER`. Not reproduced alone or under CPU load (26
-  scenario runs); the instance-kill test is marked as an expected failure (not
-  strict) until it is understood, and the notification is in the recipient's
-  list over REST.
 - **A notification can come twice across a reconnect.** A resume reads the
   database, so it can send a notification the outbox relay has not published
   yet; if the client reconnects again before that publish, the new socket
