@@ -202,19 +202,25 @@ def test_presence_expires_after_an_instance_crashes(server, api, mongodb_uri):
         crashing.kill()
 
 
+def notify_with_the_broker_refusing(live, monkeypatch, message):
+    """A notification accepted by `live` whose broker refuses every publish: it stays
+    in `live`'s outbox."""
+
+    def refuse(messages):
+        raise BrokerUnavailable("the first instance's broker is down (test)")
+
+    monkeypatch.setattr(live.realtime.broker, "publish_many", refuse)
+    api = Api(live.url)
+    alice, bob = api.register("alice"), api.register("bob")
+    return api.notify(alice, bob, message)
+
+
 def test_a_live_instance_keeps_its_outbox_while_its_broker_is_away(own_server, monkeypatch):
     """Another instance takes over an outbox only once its instance stopped beating."""
     first = own_server(OUTBOX_ORPHAN_AFTER=0.5)
     second = own_server(OUTBOX_ORPHAN_AFTER=0.5)
     watching = second.realtime.broker.subscribe(second.app.config["BROKER_TOPIC"], group="watcher")
-
-    def refuse(messages):
-        raise BrokerUnavailable("the first instance's broker is down (test)")
-
-    monkeypatch.setattr(first.realtime.broker, "publish_many", refuse)
-    api = Api(first.url)
-    alice, bob = api.register("alice"), api.register("bob")
-    created = api.notify(alice, bob, "stays with its instance")
+    created = notify_with_the_broker_refusing(first, monkeypatch, "stays with its instance")
 
     # Well past OUTBOX_ORPHAN_AFTER, the second instance leaves it alone: the first is alive.
     assert watching.poll(3.0) is None
@@ -232,14 +238,7 @@ def test_an_orphaned_outbox_entry_is_taken_over_only_for_its_own_topic(own_serve
     first = own_server(OUTBOX_ORPHAN_AFTER=0.5)
     stranger = own_server(OUTBOX_ORPHAN_AFTER=0.5, BROKER_TOPIC="another-deployment")
     strangers_topic = stranger.realtime.broker.subscribe("another-deployment", group="watcher")
-
-    def refuse(messages):
-        raise BrokerUnavailable("the first instance's broker is down (test)")
-
-    monkeypatch.setattr(first.realtime.broker, "publish_many", refuse)
-    api = Api(first.url)
-    alice, bob = api.register("alice"), api.register("bob")
-    created = api.notify(alice, bob, "for the first instance's topic")
+    created = notify_with_the_broker_refusing(first, monkeypatch, "for the first instance's topic")
     first.stop()  # its outbox entry is an orphan from now on
 
     assert strangers_topic.poll(3.0) is None, "another topic's relay took the orphan"
