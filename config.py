@@ -114,6 +114,8 @@ class Config:
         self.WS_PERMESSAGE_DEFLATE = env_bool("WS_PERMESSAGE_DEFLATE", False)
         self.WS_SEND_QUEUE_SIZE = env_int("WS_SEND_QUEUE_SIZE", 1000)
         self.WS_RESUME_LIMIT = env_int("WS_RESUME_LIMIT", 1000)
+        # How long a resume waits for the relay to finish notifications it half-published.
+        self.WS_RESUME_WAIT = env_float("WS_RESUME_WAIT", 2.0)
         self.WS_TOKEN_CHECK_INTERVAL = env_float("WS_TOKEN_CHECK_INTERVAL", 5.0)
         self.WS_CLIENT_FRAMES_PER_SECOND = env_float("WS_CLIENT_FRAMES_PER_SECOND", 10.0)
 

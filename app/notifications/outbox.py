@@ -29,6 +29,24 @@ from app.realtime import presence
 logger = logging.getLogger(__name__)
 
 
+def wait_until_relayed(timeout, interval=0.02, **query):
+    """Wait until no live instance's outbox holds an entry matching `query`.
+
+    Returns False if one still did after `timeout` seconds. An entry leaves the
+    outbox only after the broker took its notification, so once none is left
+    they are all on their way to every instance. Entries of dead instances are
+    not waited for: a takeover publishes them later.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = presence.live_instance_ids()
+        if OutboxEntry.objects(publisher__in=alive, **query).first() is None:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
 class OutboxRelay:
     def __init__(self, broker, *, instance_id, topic, poll_interval, orphan_after, batch_size):
         self.broker, self.instance_id, self.topic = broker, instance_id, topic
@@ -87,22 +105,6 @@ class OutboxRelay:
         settled = [n.id for n in ready] + abandoned
         OutboxEntry.objects(id__in=settled).delete()
         return len(settled)
-
-    @staticmethod
-    def wait_until_out_before(boundary, timeout, interval=0.05):
-        """Wait until no live instance's outbox holds a notification older than `boundary`.
-
-        Returns False if some still did after `timeout` seconds. Entries of dead
-        instances are not waited for: they are published later, by a takeover.
-        """
-        deadline = time.monotonic() + timeout
-        while True:
-            alive = presence.live_instance_ids()
-            if OutboxEntry.objects(id__lt=boundary, publisher__in=alive).first() is None:
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(interval)
 
     def _message(self, notification):
         return OutgoingMessage(

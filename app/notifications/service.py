@@ -15,7 +15,7 @@ from app.auth.models import User
 from app.clock import now
 from app.errors import NotFound, Unprocessable
 from app.ids import is_uuid, new_id
-from app.notifications import ordering
+from app.notifications import ordering, outbox
 from app.notifications.models import IdempotencyRecord, Notification, OutboxEntry
 from app.pagination import page_of
 
@@ -151,18 +151,29 @@ def delete_notification(*, user_id, notification_id):
     owned(user_id=user_id, notification_id=notification_id).delete()
 
 
-def missed_since(*, user_id, since, limit):
+def missed_since(*, user_id, since, limit, publish_wait=0.0):
     """What was published for `user_id` after notification `since`, oldest first.
 
     Returns `(notifications, truncated)`; when more than `limit` were missed, the
     newest `limit` are returned, since a client shows the latest first. Those
     still waiting in the outbox are left out: they arrive live, in id order, and
     sending one early would let the client's `since` pass an older one that is
-    still being saved.
+    still being saved. But one of them may be on the broker already, delivered
+    before the client's socket existed and only its outbox entry not yet deleted;
+    so up to `publish_wait` seconds are given to the relay to finish those, and
+    the ones it finished are included.
     """
     if not is_uuid(since):
         raise Unprocessable("`since` must be a notification id.", errors={"since": ["Not a UUID."]})
+    published, waiting = _published_since(user_id, since, limit)
+    if waiting and publish_wait > 0:
+        outbox.wait_until_relayed(publish_wait, id__in=list(waiting))
+        published, _ = _published_since(user_id, since, limit)
+    return published[:limit][::-1], len(published) > limit
+
+
+def _published_since(user_id, since, limit):
+    """The newest `limit + 1` published after `since` (newest first), and the ids still waiting."""
     newest = list(Notification.objects(user_id=user_id, id__gt=since).order_by("-id")[: limit + 1])
     waiting = set(OutboxEntry.objects(id__in=[n.id for n in newest]).distinct("id"))
-    published = [n for n in newest if n.id not in waiting]
-    return published[:limit][::-1], len(published) > limit
+    return [n for n in newest if n.id not in waiting], waiting

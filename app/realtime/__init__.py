@@ -10,7 +10,7 @@ import time
 
 from app.brokers import create_broker
 from app.concurrency import spawn
-from app.notifications import events
+from app.notifications import events, outbox
 from app.realtime import presence
 from app.realtime.hub import CLOSE_POLICY_VIOLATION
 
@@ -22,7 +22,6 @@ class Realtime:
     """The background parts of one Herald instance."""
 
     def __init__(self, config):
-        from app.notifications.outbox import OutboxRelay
         from app.realtime.consumer import NotificationConsumer
         from app.realtime.heartbeat import PresenceHeartbeat
         from app.realtime.hub import NotificationHub
@@ -30,7 +29,7 @@ class Realtime:
         self.instance_id = config["INSTANCE_ID"]
         self.broker = create_broker(config["BROKER_URL"], **config.get("BROKER_OPTIONS", {}))
         self.hub = NotificationHub()
-        self.relay = OutboxRelay(
+        self.relay = outbox.OutboxRelay(
             self.broker,
             instance_id=self.instance_id,
             topic=config["BROKER_TOPIC"],
@@ -123,7 +122,7 @@ class Realtime:
             logger.warning("An event for %s was not published: %s", user_id, error)
 
     def _settle(self, boundary):
-        if not self.relay.wait_until_out_before(boundary, self.settle_timeout):
+        if not outbox.wait_until_relayed(self.settle_timeout, id__lt=boundary):
             logger.warning(
                 "Accepting sockets although notifications older than the consumer's "
                 "subscription are still in the outbox after %.1fs; a client resuming "

@@ -79,7 +79,9 @@ def notifications_socket(ws):
         )
     budget = FrameBudget(config["WS_CLIENT_FRAMES_PER_SECOND"])
     try:
-        _send_backlog(session, since, limit=config["WS_RESUME_LIMIT"])
+        _send_backlog(
+            session, since, limit=config["WS_RESUME_LIMIT"], wait=config["WS_RESUME_WAIT"]
+        )
         while True:
             text = ws.receive()
             if text is None:
@@ -111,7 +113,7 @@ class FrameBudget:
         return True
 
 
-def _send_backlog(session, since, *, limit):
+def _send_backlog(session, since, *, limit, wait):
     """Queue what a reconnecting client missed, oldest first, before anything live."""
     if not since:
         session.push(frame("ready", data={"missed": 0, "truncated": False}))
@@ -119,7 +121,9 @@ def _send_backlog(session, since, *, limit):
     if is_uuid(since):
         session.floor = since.lower()  # anything up to `since` the client already has
     try:
-        missed, truncated = service.missed_since(user_id=session.user_id, since=since, limit=limit)
+        missed, truncated = service.missed_since(
+            user_id=session.user_id, since=since, limit=limit, publish_wait=wait
+        )
     except HeraldError as error:
         session.resume(
             [(None, frame("error", error={"code": error.status_code, "message": error.message}))]

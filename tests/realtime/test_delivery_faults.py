@@ -109,6 +109,43 @@ def test_a_starting_instance_gives_a_resuming_client_what_was_half_published(
         socket_.close()
 
 
+def test_a_client_resuming_while_its_notification_is_half_published_gets_it(
+    own_server, monkeypatch
+):
+    """Published while the client was between two sockets (so no socket got it live)
+    but still in the outbox when it resumes (a backlog leaves out what is still there):
+    the resume must wait for the relay to finish and include it."""
+    live = own_server()
+    api = Api(live.url)
+    alice, bob = api.register("alice"), api.register("bob")
+    first = Socket.open(live.url, bob.access_token)
+    assert first.receive_type("ready") is not None
+    seen = api.notify(alice, bob, "seen before")
+    assert first.receive_type("notification", timeout=5)["data"]["id"] == seen["id"]
+    first.close()
+    assert wait_until(lambda: not live.realtime.hub.sessions_of(bob.id), timeout=5)
+
+    broker = live.realtime.broker
+    publish_many, on_broker, release = broker.publish_many, threading.Event(), threading.Event()
+
+    def publish_then_stall(messages):  # the relay, between the broker's ack and its delete
+        publish_many(messages)
+        on_broker.set()
+        release.wait(30)
+
+    monkeypatch.setattr(broker, "publish_many", publish_then_stall)
+    half_published = api.notify(alice, bob, "published between sockets")
+    assert on_broker.wait(10)
+    threading.Timer(0.5, release.set).start()  # the relay finishes while the client resumes
+
+    resumed = Socket.open(live.url, bob.access_token, since=seen["id"])
+    frames = resumed.drain(2.0)
+    received = [f["data"]["id"] for f in frames if f["type"] == "notification"]
+    assert received == [half_published["id"]]
+    assert [f["type"] for f in frames][-1] == "ready"
+    resumed.close()
+
+
 def raw_websocket(url, token):
     """A client that shakes hands and then never reads: it will not answer pings."""
     host, port = url.removeprefix("http://").split(":")

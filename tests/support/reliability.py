@@ -584,9 +584,14 @@ client, the servers' logs) are in `test-artifacts/reliability/` after a run.
   message again (after a restart, a rebalance, a republished orphan). The hub
   drops repeats per user, so one socket never shows one notification twice.
 - **Resume.** A client that reconnects with `since=<newest id it saw>` gets
-  what was stored after that id, oldest first, then `ready`, then live frames,
-  without repeats inside that socket. A client that keeps a set of the ids it
-  has shown (as Herald's browser client does) needs nothing else.
+  what was published after that id, oldest first, then `ready`, then live
+  frames, without repeats inside that socket. A notification still in the
+  outbox is left out of that backlog (it comes live, in id order), unless the
+  broker has it already: then it may have gone out while the client had no
+  socket, so the resume waits (up to `WS_RESUME_WAIT`) for the relay to finish
+  with it and includes it. An instance publishes in id order (never a newer id
+  while an older one is still being saved), so a client's `since` never passes
+  a notification of that instance it has not received.
 - **503 means not accepted.** With the database unreachable Herald answers 503
   (`Database unavailable`) within `MONGODB_TIMEOUT_MS`; the notification is not
   accepted and the sender should retry (with an `Idempotency-Key`, the retry
@@ -598,18 +603,13 @@ client, the servers' logs) are in `test-artifacts/reliability/` after a run.
 
 ## Known gaps (found while writing these tests, not fixed yet)
 
-- **A resume can skip a notification published out of id order.** A
-  notification's id (UUIDv7) is taken when the request starts, but it is saved
-  and published later; with concurrent requests (or two instances' relays) a
-  newer id can reach the client first. A client that then reconnects with
-  `since=<newest id>` is never sent the older one if it was published while the
-  client was away (`_id > since` excludes it). It stays stored and listed by
-  REST. Seen with six concurrent senders and a client reconnecting every
-  150 ms (1 to 2% of the notifications, in several runs); not seen with this file's single
-  sequential sender.
-- **A notification can come twice across a reconnect.** A resume reads the
-  database, so it can send a notification the outbox relay has not published
-  yet; if the client reconnects again before that publish, the new socket
-  gets it live as well. Never twice on one socket; a client that keeps the ids
-  it has shown (as the browser client does) is not affected.
+- **Across instances, a resume can skip a notification published out of id
+  order.** A notification's id (UUIDv7) is taken when its request starts and
+  each instance publishes its own in id order, but two instances' relays do
+  not wait for each other: a newer id from one can reach the client before an
+  older one from the other. A client that then reconnects with
+  `since=<newest id>` is never sent the older one if it was published while
+  the client was away (`_id > since` excludes it). It stays stored and listed
+  by REST; a client that resumes from an id some seconds older and skips the
+  ids it has shown would not miss it.
 """
