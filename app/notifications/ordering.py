@@ -3,21 +3,40 @@
 A notification's id (a UUIDv7) is made before it is saved, and concurrent
 requests finish saving in any order. If the relay published a newer id while
 an older one was still being saved, a client that saw the newer one and then
-reconnected with `since` would never get the older one. So each creation is
-registered here from the moment its id exists until it is saved (or failed),
-and the relay publishes only ids below the oldest one still in flight.
+reconnected with `since` would never get the older one. So ids are made here,
+each counted as being saved from the moment it exists until the block that
+saves it ends, and the relay publishes only ids below `publishable_below()`.
 """
 
 import contextlib
 import threading
+
+from app.ids import new_id
 
 _lock = threading.Lock()
 _in_flight = set()
 
 
 @contextlib.contextmanager
+def new_ids(count):
+    """`count` fresh ids, counted as being saved until the block ends.
+
+    They are made under the same lock `publishable_below` takes, so no id can
+    exist yet be missing from the count.
+    """
+    with _lock:
+        ids = [new_id() for _ in range(count)]
+        _in_flight.update(ids)
+    try:
+        yield ids
+    finally:
+        with _lock:
+            _in_flight.difference_update(ids)
+
+
+@contextlib.contextmanager
 def creating(*notification_ids):
-    """Mark these ids as being saved for the duration of the block."""
+    """Count ids made earlier (a retried request's) as being saved during the block."""
     with _lock:
         _in_flight.update(notification_ids)
     try:
@@ -28,6 +47,11 @@ def creating(*notification_ids):
 
 
 def publishable_below():
-    """The oldest id still being saved (publish only ids below it), or None."""
+    """An id such that every id made here below it is saved (or failed) by now.
+
+    That is the oldest id still being saved or, with none, a fresh id: ids are
+    time-ordered, so every later one is above it. Taken before reading the
+    outbox, it keeps out entries whose notification a request may still save.
+    """
     with _lock:
-        return min(_in_flight) if _in_flight else None
+        return min(_in_flight) if _in_flight else new_id()

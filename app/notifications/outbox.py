@@ -87,9 +87,8 @@ class OutboxRelay:
         """Publish one batch of announced notifications; returns how many entries it settled."""
         orphaned = now() - timedelta(seconds=self.orphan_after)
         alive = presence.live_instance_ids()
-        own = Q(publisher=self.instance_id)
-        if (saving := ordering.publishable_below()) is not None:
-            own &= Q(id__lt=saving)  # never past an older id still being saved
+        # Never past an older id still being saved; taken before the outbox is read.
+        own = Q(publisher=self.instance_id, id__lt=ordering.publishable_below())
         orphans = Q(publisher__nin=[*alive, self.instance_id], created_at__lt=orphaned) & (
             Q(topic=self.topic) | Q(topic=None)  # None: written before entries had a topic
         )

@@ -14,7 +14,7 @@ from mongoengine.errors import NotUniqueError
 from app.auth.models import User
 from app.clock import now
 from app.errors import NotFound, Unprocessable
-from app.ids import is_uuid, new_id
+from app.ids import is_uuid
 from app.notifications import ordering, outbox
 from app.notifications.models import IdempotencyRecord, Notification, OutboxEntry
 from app.pagination import page_of
@@ -41,15 +41,15 @@ def create_notification(
         "type": type,
         "data": data,
     }
-    planned_id = new_id()
-    with ordering.creating(planned_id):  # from its id's birth until it is saved
+    with ordering.new_ids(1) as (planned_id,):  # counted as being saved until it is
         if not idempotency_key:
             return _insert(Notification(id=planned_id, **fields), publisher), False
         record = _claim_key(sender_id, idempotency_key, fields, planned_id)
         existing = Notification.objects(id=record.notification_id).first()
         if existing:
             return existing, True
-        return _insert(Notification(id=record.notification_id, **fields), publisher), False
+        with ordering.creating(record.notification_id):  # an earlier try's id
+            return _insert(Notification(id=record.notification_id, **fields), publisher), False
 
 
 def _claim_key(sender_id, key, fields, planned_id):
@@ -93,13 +93,14 @@ def broadcast(
         if unknown:
             raise NotFound("Some recipients do not exist.", errors={"userIds": unknown[:100]})
     for start in range(0, len(recipients), INSERT_BATCH):
-        batch = [
-            Notification(
-                id=new_id(), user_id=u, sender_id=sender_id, message=message, type=type, data=data
-            )
-            for u in recipients[start : start + INSERT_BATCH]
-        ]
-        with ordering.creating(*(n.id for n in batch)):
+        chunk = recipients[start : start + INSERT_BATCH]
+        with ordering.new_ids(len(chunk)) as ids:
+            batch = [
+                Notification(
+                    id=i, user_id=u, sender_id=sender_id, message=message, type=type, data=data
+                )
+                for i, u in zip(ids, chunk, strict=True)
+            ]
             OutboxEntry.objects.insert(
                 [OutboxEntry(id=n.id, **publisher) for n in batch], load_bulk=False
             )
