@@ -156,8 +156,10 @@ class Config:
         self.OPENAPI_SWAGGER_UI_PATH = "/"
         # Swagger UI is served from the swagger-ui-bundle package, never a CDN.
         self.OPENAPI_SWAGGER_UI_URL = "/api-docs/static/"
+        # Herald pings every socket from one loop (WS_PING_INTERVAL, app/realtime/wire.py),
+        # not from simple-websocket's per-socket selector.
         self.SOCK_SERVER_OPTIONS = {
-            "ping_interval": self.WS_PING_INTERVAL,
+            "ping_interval": None,
             "max_message_size": self.WS_MAX_MESSAGE_SIZE,
         }
 

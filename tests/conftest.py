@@ -72,7 +72,7 @@ def make_config(mongodb_uri):
         for name, value in overrides.items():
             setattr(config, name, value)
         config.SOCK_SERVER_OPTIONS = {
-            "ping_interval": config.WS_PING_INTERVAL,
+            "ping_interval": None,
             "max_message_size": config.WS_MAX_MESSAGE_SIZE,
         }
         return config

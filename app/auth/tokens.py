@@ -82,6 +82,27 @@ def is_revoked(claims):
     return True
 
 
+# Where flask-jwt-extended keeps the request's decoded token and its user.
+_REQUEST_IDENTITY = (
+    "_jwt_extended_jwt",
+    "_jwt_extended_jwt_header",
+    "_jwt_extended_jwt_user",
+    "_jwt_extended_jwt_location",
+)
+
+
+def forget_request_identity():
+    """Drop the decoded token and the loaded `User` from this request's context.
+
+    A WebSocket handler runs as long as its socket is open, and so does its
+    request context: what it needs of the token it copies first, and this frees
+    the rest (a few KB per idle socket). `current_user` and `get_jwt()` are not
+    usable afterwards.
+    """
+    for name in _REQUEST_IDENTITY:
+        g.pop(name, None)
+
+
 def init_app(jwt):
     @jwt.user_identity_loader
     def identity(user_id):

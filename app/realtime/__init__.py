@@ -51,6 +51,7 @@ class Realtime:
         self.settle_timeout = config["OUTBOX_SETTLE_TIMEOUT"]
         self.topic, self.presence_ttl = config["BROKER_TOPIC"], config["PRESENCE_TTL"]
         self.token_check_interval = config["WS_TOKEN_CHECK_INTERVAL"]
+        self.ping_interval = config["WS_PING_INTERVAL"]
         self.heartbeat = PresenceHeartbeat(
             self.hub,
             instance_id=self.instance_id,
@@ -85,6 +86,12 @@ class Realtime:
         while self.started:
             self.hub.close_expired(time.time())
             time.sleep(self.token_check_interval)
+
+    def _ping_sockets(self):
+        while self.started:
+            time.sleep(self.ping_interval)
+            if closed := self.hub.ping_all():
+                logger.info("Closed %d sockets whose clients stopped answering pings", closed)
 
     def announce_presence(self, user_id, *, username=None, connected=None):
         """Tell every instance's presence watchers whether `user_id` is online now.
@@ -134,6 +141,8 @@ class Realtime:
         self.started = True
         self.heartbeat.start()
         spawn(self._watch_token_expiry, name="herald-token-expiry")
+        if self.ping_interval:
+            spawn(self._ping_sockets, name="herald-pinger")
         self.relay.start()
         if self.consume:
             self.consumer.start()

@@ -4,21 +4,29 @@ Delivery never blocks on a socket: a frame is queued on the socket's session
 and written by a short-lived writer (a greenlet under gevent) that exists only
 while the queue is non-empty, so an idle socket costs no greenlet. A socket
 whose queue overflows is closed; its client reconnects with `since` and gets
-what it missed from the database.
+what it missed from the database. Pings travel the same queue (`ping_all`, from
+one loop for every socket), and a socket whose client did not answer the last
+one is closed.
 """
 
 import contextlib
 import logging
 import threading
+import time
 from collections import deque
 
 from app.concurrency import spawn
+from app.realtime import wire
 
 logger = logging.getLogger(__name__)
 
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TRY_AGAIN_LATER = 1013
 RECENT_IDS_PER_USER = 128
+PING = object()  # queued like a frame: the writer sends a ping in its turn
+# A client has this long to answer a close frame (one that stopped reading never
+# will, and its writer may be stuck on a full buffer) before the connection is cut.
+CLOSE_TIMEOUT = 5.0
 
 
 class SocketSession:
@@ -38,13 +46,13 @@ class SocketSession:
         "ws",
     )
 
-    def __init__(self, ws, user_id, *, max_queue, claims=None, paused=False):
+    def __init__(self, ws, user_id, *, max_queue, claims=None):
         self.ws, self.user_id, self.max_queue = ws, user_id, max_queue
         self.claims = claims or {}  # of the token that authenticated the socket (jti, exp, ver)
-        self.queue = deque()
+        self.queue = None  # a deque while frames wait (an idle socket keeps none)
         self.lock = threading.Lock()
         self.writing = False
-        self.paused = paused  # while a reconnecting client is sent its backlog
+        self.paused = True  # until its handler sends what comes first (`resume`)
         self.closed = False
         self.skip = ()  # ids this socket got from its backlog, not to be sent again live
         self.floor = ""  # the client's `since`: it has everything up to there
@@ -54,7 +62,9 @@ class SocketSession:
         with self.lock:
             if self.closed or self._already_sent(notification_id):
                 return
-            if len(self.queue) >= self.max_queue:
+            if self.queue is None:
+                self.queue = deque()
+            elif len(self.queue) >= self.max_queue:
                 self._overflow()
                 return
             self.queue.append((notification_id, frame))
@@ -68,16 +78,20 @@ class SocketSession:
         )
 
     def resume(self, backlog):
-        """Send `backlog` (id, frame) pairs first, then what queued meanwhile, minus repeats."""
+        """Send `backlog` (id, frame) pairs first, then what queued meanwhile, minus repeats.
+
+        Called by the socket's own handler, which writes them itself: a writer
+        of their own would cost every new socket a greenlet.
+        """
         sent = frozenset(notification_id for notification_id, _ in backlog)
         with self.lock:
             self.skip = sent
-            live = [item for item in self.queue if item[0] is None or item[0] not in sent]
+            live = [item for item in self.queue or () if item[0] is None or item[0] not in sent]
             self.queue = deque(backlog + live)
             self.paused = False
             start = self._claim_writer()
         if start:
-            spawn(self._drain, name="herald-ws-writer")
+            self._drain()
 
     def _claim_writer(self):
         if self.writing or self.paused or not self.queue:
@@ -89,16 +103,28 @@ class SocketSession:
         while True:
             with self.lock:
                 if not self.queue or self.closed:
-                    self.writing = False
+                    self.writing, self.queue = False, None
                     return
                 _, frame = self.queue.popleft()
             try:
-                self.ws.send(frame)
+                if frame is PING:
+                    wire.send_ping(self.ws)
+                else:
+                    self.ws.send(frame)
             except Exception:  # the socket died; its handler cleans up
                 with self.lock:
-                    self.closed, self.writing = True, False
-                    self.queue.clear()
+                    self.closed, self.writing, self.queue = True, False, None
                 return
+
+    def ping(self):
+        """Ping the client; if it never answered the last ping, close the socket instead."""
+        if self.closed:  # closing already; cut within CLOSE_TIMEOUT if its client is gone
+            return True
+        if not wire.pong_received(self.ws):
+            self.close(CLOSE_POLICY_VIOLATION, "Ping/Pong timeout")
+            return False
+        self.push(PING)
+        return True
 
     def _overflow(self):
         # Called with the lock held, so it must not wait on the socket.
@@ -113,12 +139,16 @@ class SocketSession:
         spawn(self._close_now, code, message, name="herald-ws-close")
 
     def _mark_closed(self):
-        self.closed = True
-        self.queue.clear()
+        self.closed, self.queue = True, None
 
     def _close_now(self, code, message):
+        spawn(self._cut_later, name="herald-ws-cut")
         with contextlib.suppress(Exception):
             self.ws.close(reason=code, message=message)
+
+    def _cut_later(self):
+        time.sleep(CLOSE_TIMEOUT)
+        wire.cut(self.ws)  # a no-op once the client answered and the socket is gone
 
 
 class _UserSockets:
@@ -198,6 +228,12 @@ class NotificationHub:
         with self._lock:
             user = self._users.get(user_id)
             return list(user.sessions) if user else []
+
+    def ping_all(self):
+        """Ping every socket, closing those that missed the last ping; returns how many closed."""
+        with self._lock:
+            sessions = [s for user in self._users.values() for s in user.sessions]
+        return sum(1 for session in sessions if not session.ping())
 
     def close_all(self, code, message):
         """Close every socket (a shutdown); returns how many."""
