@@ -36,6 +36,7 @@ class SocketSession:
         "claims",
         "closed",
         "floor",
+        "joined",
         "lock",
         "max_queue",
         "paused",
@@ -56,6 +57,7 @@ class SocketSession:
         self.closed = False
         self.skip = ()  # ids this socket got from its backlog, not to be sent again live
         self.floor = ""  # the client's `since`: it has everything up to there
+        self.joined = 0  # its place among the user's sockets here, in order of attaching
 
     def push(self, frame, notification_id=None):
         """Queue a frame for this socket; never blocks."""
@@ -152,22 +154,35 @@ class SocketSession:
 
 
 class _UserSockets:
-    __slots__ = ("recent", "recent_order", "sessions")
+    __slots__ = ("joined", "recent", "recent_order", "sessions")
 
     def __init__(self):
         self.sessions = set()
-        self.recent = set()
+        self.joined = 0  # sockets attached so far
+        self.recent = {}  # id delivered lately -> `joined` when it was
         self.recent_order = deque()
 
-    def first_time(self, notification_id):
-        """False for an id delivered lately: brokers deliver at least once."""
-        if notification_id in self.recent:
-            return False
-        self.recent.add(notification_id)
+    def add(self, session):
+        self.joined += 1
+        session.joined = self.joined
+        self.sessions.add(session)
+
+    def receivers(self, notification_id):
+        """The sockets to give `notification_id`: all, or on a repeat only the newer ones.
+
+        Brokers deliver at least once, so an id can come again (a publisher that
+        died before deleting its outbox entry publishes it twice). Sockets that
+        had it the first time skip it; one attached since then may not have it
+        (its resume left it out while it was still in the outbox) and gets it.
+        """
+        delivered_at = self.recent.get(notification_id)
+        self.recent[notification_id] = self.joined
+        if delivered_at is not None:
+            return [s for s in self.sessions if s.joined > delivered_at]
         self.recent_order.append(notification_id)
         if len(self.recent_order) > RECENT_IDS_PER_USER:
-            self.recent.discard(self.recent_order.popleft())
-        return True
+            self.recent.pop(self.recent_order.popleft(), None)
+        return list(self.sessions)
 
 
 class NotificationHub:
@@ -185,7 +200,7 @@ class NotificationHub:
             first = user is None
             if first:
                 user = self._users[session.user_id] = _UserSockets()
-            user.sessions.add(session)
+            user.add(session)
         return first
 
     def detach(self, session):
@@ -205,9 +220,9 @@ class NotificationHub:
         """Queue a notification frame on each of the user's sockets, once per id."""
         with self._lock:
             user = self._users.get(user_id)
-            if user is None or not user.first_time(notification_id):
+            if user is None:
                 return 0
-            sessions = list(user.sessions)
+            sessions = user.receivers(notification_id)
         for session in sessions:
             session.push(frame, notification_id)
         return len(sessions)

@@ -11,6 +11,8 @@ import pytest
 import websocket
 
 from app.brokers import BrokerUnavailable
+from app.notifications import events
+from app.notifications.models import Notification
 from tests.realtime.test_websocket import presence_of
 from tests.support.clients import Api, Socket, wait_until
 from tests.support.servers import HeraldProcess, LiveServer
@@ -144,6 +146,32 @@ def test_a_client_resuming_while_its_notification_is_half_published_gets_it(
     assert received == [half_published["id"]]
     assert [f["type"] for f in frames][-1] == "ready"
     resumed.close()
+
+
+def test_a_republished_notification_reaches_only_the_sockets_that_did_not_have_it(own_server):
+    """A publisher that dies between the broker's ack and deleting its outbox entry
+    publishes again. A socket opened in between, whose resume left the notification
+    out while it was in the outbox, must get it; one that had it must not again."""
+    live = own_server()
+    api = Api(live.url)
+    alice, bob = api.register("alice"), api.register("bob")
+    first = Socket.open(live.url, bob.access_token)
+    assert first.receive_type("ready") is not None
+    sent = api.notify(alice, bob, "published twice")
+    assert first.receive_type("notification", timeout=5)["data"]["id"] == sent["id"]
+    second = Socket.open(live.url, bob.access_token)
+    assert second.receive_type("ready") is not None
+
+    with live.app.app_context():
+        notification = Notification.objects.get(id=sent["id"])
+    live.realtime.broker.publish(
+        live.app.config["BROKER_TOPIC"], events.encode(notification), key=bob.id
+    )
+    frame = second.receive_type("notification", timeout=5)
+    assert frame is not None and frame["data"]["id"] == sent["id"]
+    assert first.drain(1.0) == [], "a socket got the same notification twice"
+    for socket_ in (first, second):
+        socket_.close()
 
 
 def raw_websocket(url, token):

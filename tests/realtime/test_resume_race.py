@@ -34,7 +34,7 @@ def test_a_dropping_client_gets_everything_once_under_concurrent_senders(mongodb
         api = Api(herald.url)
         senders = [api.register("sender") for _ in range(SENDERS)]
         bob = api.register("bob")
-        accepted, lock = set(), threading.Lock()
+        accepted, answered, lock, clock = set(), {}, threading.Lock(), Clock()
         stop_at = time.monotonic() + SECONDS
 
         def send(account):
@@ -49,8 +49,9 @@ def test_a_dropping_client_gets_everything_once_under_concurrent_senders(mongodb
                 if response.status_code == 201:
                     with lock:
                         accepted.add(response.json()["id"])
+                        answered[response.json()["id"]] = clock.now()
 
-        client = Receiver(Clock(), "bob", bob, [herald.url], backoff=(0.0, 0.0))
+        client = Receiver(clock, "bob", bob, [herald.url], backoff=(0.0, 0.0))
         client.start()
         assert client.wait_ready(10)
         with lock:
@@ -65,10 +66,30 @@ def test_a_dropping_client_gets_everything_once_under_concurrent_senders(mongodb
                     ws.sock.shutdown(2)
         for thread in threads:
             thread.join()
-        assert wait_until(lambda: client.has(accepted), 30), "some notifications never arrived"
+        assert wait_until(lambda: client.has(accepted), 30), missing_report(
+            client, accepted, answered, herald
+        )
         client.stop()
         assert len(client.connections) > 10, "the socket was not cut often enough to tell"
         assert sum(len(c.duplicates) for c in client.connections) == 0
         assert client.across == [], "a notification came again after a reconnect"
     finally:
         herald.stop()
+
+
+def missing_report(client, accepted, answered, herald):
+    """What a failure needs to be understood: each missing id and the connections around it."""
+    missing = sorted(i for i in accepted if i not in client.first_seen)
+    lines = [f"{len(missing)} of {len(accepted)} notifications never arrived:"]
+    for notification_id in missing[:5]:
+        at = answered.get(notification_id)
+        lines.append(f"- {notification_id}, 201 at t={at}")
+        for c in client.connections:
+            if at is not None and c.opened_at - 1 <= at <= (c.closed_at or 1e9) + 1:
+                lines.append(
+                    f"    connection since={c.since} opened={c.opened_at:.3f} "
+                    f"ready={c.ready_at} closed={c.closed_at} backlog={len(c.backlog)} "
+                    f"ids={len(c.ids)} by={c.closed_by[:40]}"
+                )
+    lines.append(f"server log: {herald.log_path}")
+    return "\n".join(lines)
