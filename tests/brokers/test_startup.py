@@ -7,7 +7,7 @@ import pytest
 from app import create_app
 from app.brokers import BrokerUnavailable
 from tests.support.clients import Api
-from tests.support.servers import HeraldProcess
+from tests.support.servers import HeraldProcess, herald_env
 from tests.support.services import free_port
 
 
@@ -32,16 +32,9 @@ def test_an_unknown_scheme_is_refused_at_start(make_config):
 @pytest.mark.parametrize("scheme", ["kafka", "amqp"])
 def test_an_unreachable_broker_fails_readiness_with_a_clear_message(mongodb_uri, scheme):
     url = f"{scheme}://127.0.0.1:{free_port()}"
-    herald = HeraldProcess(
-        {
-            "HERALD_ENV": "testing",
-            "MONGODB_URI": mongodb_uri,
-            "BROKER_URL": url,
-            "BROKER_CHECK_TIMEOUT": "1",
-            "JWT_SECRET_KEY": "unreachable-broker-secret-0123456789",
-            "ACCESS_LOG": "",
-        }
-    ).start(ready_path="/healthz")
+    herald = HeraldProcess(herald_env(mongodb_uri, BROKER_URL=url, BROKER_CHECK_TIMEOUT="1")).start(
+        ready_path="/healthz"
+    )
     try:
         api = Api(herald.url)
         ready = api.get("/readyz")

@@ -15,7 +15,7 @@ from app.notifications import events
 from app.notifications.models import Notification
 from tests.realtime.test_websocket import presence_of
 from tests.support.clients import Api, Socket, wait_until
-from tests.support.servers import HeraldProcess, LiveServer
+from tests.support.servers import HeraldProcess, LiveServer, herald_env
 
 GOING_AWAY = 1001
 
@@ -64,6 +64,34 @@ def test_outbox_delivers_once_the_broker_takes_publishes_again(own_server, monke
     socket_.close()
 
 
+def a_socket_that_saw_one(url):
+    """`api`, alice, bob, a socket of bob's and the notification from alice it received."""
+    api = Api(url)
+    alice, bob = api.register("alice"), api.register("bob")
+    socket_ = Socket.open(url, bob.access_token)
+    assert socket_.receive_type("ready") is not None
+    seen = api.notify(alice, bob, "seen before")
+    assert socket_.receive_type("notification", timeout=5)["data"]["id"] == seen["id"]
+    return api, alice, bob, socket_, seen
+
+
+def stall_after_publishing(broker, monkeypatch):
+    """Stop the relay after the broker took a batch, before it deletes the outbox entries.
+
+    Returns `(on_broker, release)`: the first is set once a batch is on the
+    broker; setting the second lets the relay go on.
+    """
+    publish_many, on_broker, release = broker.publish_many, threading.Event(), threading.Event()
+
+    def publish_then_stall(messages):
+        publish_many(messages)
+        on_broker.set()
+        release.wait(30)
+
+    monkeypatch.setattr(broker, "publish_many", publish_then_stall)
+    return on_broker, release
+
+
 def test_a_starting_instance_gives_a_resuming_client_what_was_half_published(
     own_server, monkeypatch
 ):
@@ -72,22 +100,9 @@ def test_a_starting_instance_gives_a_resuming_client_what_was_half_published(
     out) must still reach a client that resumes on the new instance."""
     broker_url = f"memory://{uuid.uuid4().hex}"
     first = own_server(BROKER_URL=broker_url)
-    api = Api(first.url)
-    alice, bob = api.register("alice"), api.register("bob")
-    watcher = Socket.open(first.url, bob.access_token)
-    assert watcher.receive_type("ready") is not None
-    seen = api.notify(alice, bob, "seen before")
-    assert watcher.receive_type("notification", timeout=5)["data"]["id"] == seen["id"]
-
+    api, alice, bob, watcher, seen = a_socket_that_saw_one(first.url)
     broker = first.realtime.broker
-    publish_many, on_broker, release = broker.publish_many, threading.Event(), threading.Event()
-
-    def publish_then_stall(messages):  # the relay, between the broker's ack and its delete
-        publish_many(messages)
-        on_broker.set()
-        release.wait(30)
-
-    monkeypatch.setattr(broker, "publish_many", publish_then_stall)
+    on_broker, release = stall_after_publishing(broker, monkeypatch)
     half_published = api.notify(alice, bob, "half published")
     assert on_broker.wait(10)
     second = own_server(BROKER_URL=broker_url, wait_for_consumer=False)
@@ -118,24 +133,10 @@ def test_a_client_resuming_while_its_notification_is_half_published_gets_it(
     but still in the outbox when it resumes (a backlog leaves out what is still there):
     the resume must wait for the relay to finish and include it."""
     live = own_server()
-    api = Api(live.url)
-    alice, bob = api.register("alice"), api.register("bob")
-    first = Socket.open(live.url, bob.access_token)
-    assert first.receive_type("ready") is not None
-    seen = api.notify(alice, bob, "seen before")
-    assert first.receive_type("notification", timeout=5)["data"]["id"] == seen["id"]
+    api, alice, bob, first, seen = a_socket_that_saw_one(live.url)
     first.close()
     assert wait_until(lambda: not live.realtime.hub.sessions_of(bob.id), timeout=5)
-
-    broker = live.realtime.broker
-    publish_many, on_broker, release = broker.publish_many, threading.Event(), threading.Event()
-
-    def publish_then_stall(messages):  # the relay, between the broker's ack and its delete
-        publish_many(messages)
-        on_broker.set()
-        release.wait(30)
-
-    monkeypatch.setattr(broker, "publish_many", publish_then_stall)
+    on_broker, release = stall_after_publishing(live.realtime.broker, monkeypatch)
     half_published = api.notify(alice, bob, "published between sockets")
     assert on_broker.wait(10)
     threading.Timer(0.5, release.set).start()  # the relay finishes while the client resumes
@@ -153,12 +154,7 @@ def test_a_republished_notification_reaches_only_the_sockets_that_did_not_have_i
     publishes again. A socket opened in between, whose resume left the notification
     out while it was in the outbox, must get it; one that had it must not again."""
     live = own_server()
-    api = Api(live.url)
-    alice, bob = api.register("alice"), api.register("bob")
-    first = Socket.open(live.url, bob.access_token)
-    assert first.receive_type("ready") is not None
-    sent = api.notify(alice, bob, "published twice")
-    assert first.receive_type("notification", timeout=5)["data"]["id"] == sent["id"]
+    _, _, bob, first, sent = a_socket_that_saw_one(live.url)
     second = Socket.open(live.url, bob.access_token)
     assert second.receive_type("ready") is not None
 
@@ -212,15 +208,7 @@ def test_server_pings_and_drops_a_client_that_never_answers(own_server):
 
 @pytest.mark.slow
 def test_gunicorn_gevent_worker_delivers(mongodb_uri):
-    herald = HeraldProcess(
-        {
-            "HERALD_ENV": "testing",
-            "MONGODB_URI": mongodb_uri,
-            "BROKER_URL": "memory://",
-            "JWT_SECRET_KEY": "gunicorn-test-secret-0123456789abcdef",
-            "ACCESS_LOG": "",
-        }
-    ).start()
+    herald = HeraldProcess(herald_env(mongodb_uri)).start()
     try:
         api = Api(herald.url)
         alice, bob = api.register("alice"), api.register("bob")
@@ -240,14 +228,9 @@ def test_gunicorn_gevent_worker_delivers(mongodb_uri):
 def test_presence_expires_after_an_instance_crashes(server, api, mongodb_uri):
     bob = api.register("bob")
     crashing = HeraldProcess(
-        {
-            "HERALD_ENV": "testing",
-            "MONGODB_URI": mongodb_uri,
-            "BROKER_URL": "memory://",
-            "JWT_SECRET_KEY": server.app.config["JWT_SECRET_KEY"],
-            "PRESENCE_TTL": "2",
-            "ACCESS_LOG": "",
-        }
+        herald_env(
+            mongodb_uri, JWT_SECRET_KEY=server.app.config["JWT_SECRET_KEY"], PRESENCE_TTL="2"
+        )
     ).start()
     try:
         watcher = Socket.open(server.url, api.register("watcher").access_token)

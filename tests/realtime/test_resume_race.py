@@ -14,22 +14,14 @@ import requests
 
 from tests.support.clients import Api, wait_until
 from tests.support.reliability import Clock, Receiver
-from tests.support.servers import HeraldProcess
+from tests.support.servers import HeraldProcess, herald_env
 
 SENDERS, SECONDS, DROP_EVERY = 6, 8.0, 0.15
 
 
 @pytest.mark.slow
 def test_a_dropping_client_gets_everything_once_under_concurrent_senders(mongodb_uri):
-    herald = HeraldProcess(
-        {
-            "HERALD_ENV": "testing",
-            "MONGODB_URI": mongodb_uri,
-            "BROKER_URL": "memory://",
-            "JWT_SECRET_KEY": "resume-race-secret-0123456789abcdef",
-            "ACCESS_LOG": "",
-        }
-    ).start()
+    herald = HeraldProcess(herald_env(mongodb_uri)).start()
     try:
         api = Api(herald.url)
         senders = [api.register("sender") for _ in range(SENDERS)]

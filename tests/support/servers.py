@@ -46,6 +46,18 @@ class LiveServer:
         self.realtime.stop()
 
 
+def herald_env(mongodb_uri, **overrides):
+    """The environment of a testing Herald process on the memory broker, plus `overrides`."""
+    return {
+        "HERALD_ENV": "testing",
+        "MONGODB_URI": mongodb_uri,
+        "BROKER_URL": "memory://",
+        "JWT_SECRET_KEY": "herald-process-test-secret-0123456789",
+        "ACCESS_LOG": "",
+        **overrides,
+    }
+
+
 class HeraldProcess:
     """Herald under gunicorn's gevent worker in a child process of its own."""
 
