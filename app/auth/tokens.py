@@ -96,7 +96,7 @@ def forget_request_identity():
 
     A WebSocket handler runs as long as its socket is open, and so does its
     request context: what it needs of the token it copies first, and this frees
-    the rest (a few KB per idle socket). `current_user` and `get_jwt()` are not
+    the rest (about 1 KiB per idle socket). `current_user` and `get_jwt()` are not
     usable afterwards.
     """
     for name in _REQUEST_IDENTITY:
