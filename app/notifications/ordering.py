@@ -17,9 +17,8 @@ _lock = threading.Lock()
 _in_flight = set()
 
 
-@contextlib.contextmanager
 def new_ids(count):
-    """`count` fresh ids, counted as being saved until the block ends.
+    """`count` fresh ids, counted as being saved until the `with` block ends.
 
     They are made under the same lock `publishable_below` takes, so no id can
     exist yet be missing from the count.
@@ -27,23 +26,23 @@ def new_ids(count):
     with _lock:
         ids = [new_id() for _ in range(count)]
         _in_flight.update(ids)
+    return _counted_until_saved(ids)
+
+
+def creating(*notification_ids):
+    """Count ids made earlier (a retried request's) as being saved during the block."""
+    with _lock:
+        _in_flight.update(notification_ids)
+    return _counted_until_saved(notification_ids)
+
+
+@contextlib.contextmanager
+def _counted_until_saved(ids):
     try:
         yield ids
     finally:
         with _lock:
             _in_flight.difference_update(ids)
-
-
-@contextlib.contextmanager
-def creating(*notification_ids):
-    """Count ids made earlier (a retried request's) as being saved during the block."""
-    with _lock:
-        _in_flight.update(notification_ids)
-    try:
-        yield
-    finally:
-        with _lock:
-            _in_flight.difference_update(notification_ids)
 
 
 def publishable_below():
