@@ -23,15 +23,23 @@ class NotificationSchema(ma.Schema):
     createdAt = ma.fields.DateTime(attribute="created_at", required=True)
 
 
+INT64 = range(-(2**63), 2**63)
+
+
 def data_within_limit(data):
-    """`data` must encode to at most NOTIFICATION_DATA_MAX_BYTES of JSON."""
+    """`data` must encode to at most NOTIFICATION_DATA_MAX_BYTES of JSON, and JSON has no NaN."""
     limit = current_app.config["NOTIFICATION_DATA_MAX_BYTES"]
-    if len(json.dumps(data, separators=(",", ":")).encode()) > limit:
+    try:
+        encoded = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # Python's parser accepts NaN and Infinity; clients' parsers do not
+        raise ma.ValidationError("Numbers must be finite (JSON has no NaN or Infinity).") from None
+    if len(encoded.encode()) > limit:
         raise ma.ValidationError(f"Must encode to at most {limit} bytes of JSON.")
 
 
-def data_keys_storable(data):
-    """Keys the database can store: no `.`, no leading `$`, no NUL, at any depth."""
+def data_storable(data):
+    """What the database can store, at any depth: keys without `.`, a leading `$` or NUL,
+    and integers of at most 8 bytes."""
     pending = [data]
     while pending:
         value = pending.pop()
@@ -44,6 +52,8 @@ def data_keys_storable(data):
             pending.extend(value.values())
         elif isinstance(value, list):
             pending.extend(value)
+        elif isinstance(value, int) and value not in INT64:
+            raise ma.ValidationError("Integers must fit in 8 bytes (-2**63 to 2**63 - 1).")
 
 
 def recipients_within_limit(user_ids):
@@ -57,7 +67,7 @@ class NotificationContentSchema(ma.Schema):
     message = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
     type = ma.fields.String(validate=validate.Length(min=1, max=64))
     data = ma.fields.Dict(
-        validate=[data_within_limit, data_keys_storable],
+        validate=[data_within_limit, data_storable],
         metadata={
             "description": "Small JSON object, at most 4 KB encoded; keys may not "
             "contain '.' or start with '$'"

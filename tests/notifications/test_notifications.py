@@ -47,6 +47,7 @@ def test_unknown_recipient_is_404_and_creates_nothing(api, alice):
         ({"message": "hi", "data": [1, 2]}, "data"),
         ({"message": "hi", "data": {"a.b": 1}}, "data"),  # the database refuses such keys
         ({"message": "hi", "data": {"ok": [{"$set": 1}]}}, "data"),
+        ({"message": "hi", "data": {"x": [2**63]}}, "data"),  # the database stores 8-byte ints
         ({"message": "hi", "extra": 1}, "extra"),
     ],
 )
@@ -54,6 +55,17 @@ def test_invalid_notifications_are_422_and_change_nothing(api, alice, bob, body,
     response = api.post("/api/notifications", account=alice, json={"userId": bob.id, **body})
     assert response.status_code == 422
     assert field in response.json()["errors"]["json"]
+    assert api.get("/api/notifications", account=bob).json()["meta"]["total"] == 0
+
+
+@pytest.mark.parametrize("number", ["NaN", "-Infinity", "1e400"])
+def test_numbers_that_json_cannot_carry_are_422_and_change_nothing(api, alice, bob, number):
+    # Python's parser takes them; the JSON parsers of the clients (and the broker's) would not.
+    body = f'{{"userId": "{bob.id}", "message": "hi", "data": {{"x": [{number}]}}}}'
+    headers = {"Content-Type": "application/json"}
+    response = api.post("/api/notifications", account=alice, data=body, headers=headers)
+    assert response.status_code == 422
+    assert "finite" in str(response.json()["errors"]["json"]["data"])
     assert api.get("/api/notifications", account=bob).json()["meta"]["total"] == 0
 
 
