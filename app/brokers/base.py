@@ -45,14 +45,31 @@ class OutgoingMessage:
 
 
 class Subscription:
-    """A group's view of a topic; used by one consumer at a time."""
+    """A group's view of a topic; used by one consumer at a time.
+
+    Adapters implement the batch forms, `poll_many` and `ack_many`: a consumer
+    that takes what is waiting in one call pays the per-call costs (locks, a
+    trip to a driver thread) once per batch rather than once per message.
+    """
 
     def poll(self, timeout):
         """Return the next `Message`, or None after `timeout` seconds without one."""
+        batch = self.poll_many(timeout, 1)
+        return batch[0] if batch else None
+
+    def poll_many(self, timeout, limit):
+        """The next messages in order, at most `limit`; [] after `timeout` seconds without one.
+
+        Waits only for the first; the others are those already at hand.
+        """
         raise NotImplementedError
 
     def ack(self, message):
         """Mark `message` handled, so the group never gets it again."""
+        self.ack_many([message])
+
+    def ack_many(self, messages):
+        """`ack` each of `messages`."""
         raise NotImplementedError
 
     def close(self):

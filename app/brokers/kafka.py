@@ -126,21 +126,20 @@ class KafkaSubscription(Subscription):
         except KafkaException as error:
             pool_log.warning("Committing offsets of %s failed: %s", self.topic, error)
 
-    def poll(self, timeout):
+    def poll_many(self, timeout, limit):
         self._commit_if_due()
-        if self.early:
-            return self.early.pop(0)
-        if not self.fetched:
+        batch, self.early = self.early[:limit], self.early[limit:]
+        if not batch and not self.fetched:
             self._check_assignment()
             # One trip to the native thread pool per batch, not per message: the
             # hand-off (queue, condition, wake-up) costs more than handling a message.
-            batch = partial(_take_batch, self.consumer, timeout, CONSUME_BATCH)
-            self.fetched.extend(_call(batch, "consume"))
-        while self.fetched:
+            take = partial(_take_batch, self.consumer, timeout, CONSUME_BATCH)
+            self.fetched.extend(_call(take, "consume"))
+        while self.fetched and len(batch) < limit:
             message = self._message_of(self.fetched.popleft())
             if message is not None:
-                return message
-        return None
+                batch.append(message)
+        return batch
 
     def _check_assignment(self):
         if self.assign_error is not None and self.assigned:
@@ -167,11 +166,12 @@ class KafkaSubscription(Subscription):
             receipt=(record.partition(), record.offset()),
         )
 
-    def ack(self, message):
-        partition, offset = message.receipt
-        if self.offsets.acked(partition, offset) is not None:
-            self.uncommitted = True
-            self._commit_if_due()
+    def ack_many(self, messages):
+        for message in messages:
+            partition, offset = message.receipt
+            if self.offsets.acked(partition, offset) is not None:
+                self.uncommitted = True
+        self._commit_if_due()
 
     def _commit_if_due(self):
         # One commit request per ack would queue heartbeats behind thousands of commits

@@ -40,25 +40,30 @@ class MemorySubscription(Subscription):
         self.mine = set()
         self.closed = False
 
-    def poll(self, timeout):
+    def poll_many(self, timeout, limit):
+        group = self.group
         with self.network.condition:
-            if not self.network.condition.wait_for(
-                lambda: self.group.waiting or self.closed, timeout
-            ):
-                return None
-            if self.closed:
-                return None
-            message = self.group.waiting.popleft()
-            receipt = self.group.next_receipt
-            self.group.next_receipt += 1
-            self.group.in_flight[receipt] = message
-            self.mine.add(receipt)
-        return Message(message.topic, message.value, message.key, dict(message.headers), receipt)
+            if not self.network.condition.wait_for(lambda: group.waiting or self.closed, timeout):
+                return []
+            batch = []
+            while group.waiting and len(batch) < limit and not self.closed:
+                message = group.waiting.popleft()
+                receipt = group.next_receipt
+                group.next_receipt += 1
+                group.in_flight[receipt] = message
+                self.mine.add(receipt)
+                batch.append(
+                    Message(
+                        message.topic, message.value, message.key, dict(message.headers), receipt
+                    )
+                )
+        return batch
 
-    def ack(self, message):
+    def ack_many(self, messages):
         with self.network.condition:
-            self.group.in_flight.pop(message.receipt, None)
-            self.mine.discard(message.receipt)
+            for message in messages:
+                self.group.in_flight.pop(message.receipt, None)
+                self.mine.discard(message.receipt)
 
     def close(self):
         with self.network.condition:

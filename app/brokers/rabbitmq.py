@@ -97,19 +97,20 @@ class RabbitMQSubscription(Subscription):
             )
         )
 
-    def poll(self, timeout):
+    def poll_many(self, timeout, limit):
         deadline = time.monotonic() + timeout
         with _driver_errors("poll"):
             while not self.delivered:
                 self._queue_acks()  # written by the read below
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    return None
+                    return []
                 self.connection.process_data_events(time_limit=left)
-        return self.delivered.popleft()
+        delivered = self.delivered
+        return [delivered.popleft() for _ in range(min(limit, len(delivered)))]
 
-    def ack(self, message):
-        self.unsent_acks.append(message.receipt)
+    def ack_many(self, messages):
+        self.unsent_acks.extend(message.receipt for message in messages)
 
     def _queue_acks(self):
         channel = self.channel._impl  # buffers the frame; no flush, no wait (module docstring)

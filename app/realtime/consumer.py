@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 IDLE_POLL = 1.0
 BUSY_POLL = 0.05
 MAX_IN_FLIGHT = 10000
+POLL_BATCH = 500  # messages taken from the subscription at a time
 
 
 class _InFlight:
@@ -111,10 +112,10 @@ class NotificationConsumer:
 
     def _consume(self, subscription):
         while not self._stopped:
-            busy = bool(self._in_flight)
-            if len(self._in_flight) < MAX_IN_FLIGHT:
-                message = subscription.poll(BUSY_POLL if busy else IDLE_POLL)
-                if message is not None:
+            room = MAX_IN_FLIGHT - len(self._in_flight)
+            if room > 0:
+                timeout = BUSY_POLL if self._in_flight else IDLE_POLL
+                for message in subscription.poll_many(timeout, min(room, POLL_BATCH)):
                     self.process(message)
             else:  # back-pressure: wait for retries to finish
                 time.sleep(BUSY_POLL)
@@ -123,14 +124,15 @@ class NotificationConsumer:
     def process(self, message):
         """Take one message: deliver it now, hold it behind a retry, or dead-letter it."""
         entry = _InFlight(message)
-        with self._lock:
-            self._in_flight.append(entry)
         try:
             entry.event = events.decode(message.value)
         except events.MalformedEvent as error:
+            with self._lock:
+                self._in_flight.append(entry)
             self._dead_letter(entry, error=str(error), attempts=1)
             return
         with self._lock:
+            self._in_flight.append(entry)
             held = self._held.get(entry.event.user_id)
             if held is not None:
                 held.append(entry)
@@ -173,7 +175,7 @@ class NotificationConsumer:
         """Mark `entry` settled, then deliver what waited behind it for the same user."""
         while True:
             entry.done = True
-            if entry.event is None:
+            if entry.event is None or not self._held:  # (no retry anywhere: nothing waits)
                 return
             user_id = entry.event.user_id
             with self._lock:
@@ -221,12 +223,13 @@ class NotificationConsumer:
 
     def _ack_finished(self, subscription):
         """Acknowledge, in arrival order, every message handled so far."""
-        while True:
-            with self._lock:
-                if not self._in_flight or not self._in_flight[0].done:
-                    return
-                entry = self._in_flight.popleft()
-            subscription.ack(entry.message)
+        finished = []
+        with self._lock:
+            in_flight = self._in_flight
+            while in_flight and in_flight[0].done:
+                finished.append(in_flight.popleft().message)
+        if finished:
+            subscription.ack_many(finished)
 
     def _forget_in_flight(self):
         # Unacknowledged messages come back from the broker on the next subscription.

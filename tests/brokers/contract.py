@@ -133,11 +133,34 @@ class BrokerContract:
         assert values(received) == [m.value.decode() for m in batch]
         assert [m.headers for m in received] == [m.headers for m in batch]
 
+    def test_poll_many_takes_what_is_at_hand_in_order_and_ack_many_settles_it(
+        self, broker, topic, subscribe
+    ):
+        group = unique("group")
+        subscription = subscribe(group)
+        sent = [f"message {n}" for n in range(30)]
+        broker.publish_many([OutgoingMessage(topic, v.encode(), key="user-1") for v in sent])
+
+        batches, deadline = [], time.monotonic() + DELIVERY_TIMEOUT
+        while sum(map(len, batches)) < len(sent) and time.monotonic() < deadline:
+            batches.append(subscription.poll_many(0.5, 7))
+        received = [message for batch in batches for message in batch]
+        assert values(received) == sent
+        assert max(map(len, batches)) > 1, "every poll_many handed out a single message"
+        assert max(map(len, batches)) <= 7
+
+        subscription.ack_many(received[:20])
+        subscription.close()
+        # What was acknowledged is settled for the group; the rest comes again.
+        assert values(collect(subscribe(group), 10)) == sent[20:]
+
     def test_check_passes_on_a_live_broker(self, broker):
         broker.check()
 
     def test_poll_returns_none_when_nothing_comes(self, subscribe):
-        assert subscribe().poll(0.5) is None
+        subscription = subscribe()
+        assert subscription.poll(0.5) is None
+        assert subscription.poll_many(0.3, 10) == []
 
 
 class NetworkBrokerContract(BrokerContract):
