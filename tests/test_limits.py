@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from app.realtime import wire
 from tests.realtime.test_delivery_faults import raw_websocket
 from tests.support.clients import Api, Socket, wait_until
 from tests.support.servers import LiveServer
@@ -60,7 +61,7 @@ def test_a_client_that_stops_reading_is_closed_instead_of_growing_memory(small_q
     assert wait_until(lambda: hub.socket_count() == 1, 5)
 
     # Large frames fill the kernel's buffers, then the socket's bounded queue.
-    frame = json.dumps({"type": "notification", "data": {"blob": "x" * 65536}})
+    frame = wire.Frame(json.dumps({"type": "notification", "data": {"blob": "x" * 65536}}).encode())
     sent = 0
     deadline = time.monotonic() + 30
     while hub.socket_count() and time.monotonic() < deadline:

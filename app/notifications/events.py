@@ -10,7 +10,9 @@ tokens of that user's sockets.
 """
 
 import json
-from dataclasses import dataclass
+from typing import NamedTuple
+
+import orjson
 
 from app.ids import is_uuid
 from app.notifications.schemas import NOTIFICATION
@@ -22,21 +24,20 @@ class MalformedEvent(ValueError):
     """A broker message that is not a notification event."""
 
 
-@dataclass(frozen=True)
-class NotificationEvent:
+# NamedTuples rather than dataclasses: the consumer makes one per message, and a
+# tuple is made in a third of the time a frozen dataclass takes.
+class NotificationEvent(NamedTuple):
     notification_id: str
     user_id: str
-    frame: str
+    payload: bytes  # the frame's text, UTF-8
 
 
-@dataclass(frozen=True)
-class PresenceEvent:
+class PresenceEvent(NamedTuple):
     user_id: str
-    frame: str
+    payload: bytes
 
 
-@dataclass(frozen=True)
-class RevocationEvent:
+class RevocationEvent(NamedTuple):
     """Some of the user's tokens were revoked: recheck that user's sockets."""
 
     user_id: str
@@ -64,16 +65,17 @@ def encode_revocation(*, user_id):
 def decode(payload):
     """Check a broker payload and pull out what delivery needs."""
     try:
-        text = payload.decode()
-        frame = json.loads(text)
+        # orjson: strictly UTF-8 (as a text frame must be), and a third of json's time
+        # on the path every delivered message takes.
+        frame = orjson.loads(payload)
         kind, data = frame["type"], frame["data"]
         user_id = data["userId"]
         if kind == "notification" and is_uuid(data["id"]) and is_uuid(user_id):
-            return NotificationEvent(data["id"], user_id, text)
+            return NotificationEvent(data["id"], user_id, payload)
         if kind == "presence" and is_uuid(user_id) and isinstance(data["connected"], bool):
-            return PresenceEvent(user_id, text)
+            return PresenceEvent(user_id, payload)
         if kind == "revoked" and is_uuid(user_id):
             return RevocationEvent(user_id)
-    except (UnicodeDecodeError, ValueError, TypeError, KeyError) as error:
+    except (ValueError, TypeError, KeyError) as error:  # orjson's JSONDecodeError is a ValueError
         raise MalformedEvent(f"not a Herald event: {error!r}") from None
     raise MalformedEvent("not a Herald event: unknown type or bad ids")

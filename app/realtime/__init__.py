@@ -11,7 +11,7 @@ import time
 from app.brokers import create_broker
 from app.concurrency import spawn
 from app.notifications import events, outbox
-from app.realtime import presence
+from app.realtime import presence, wire
 from app.realtime.hub import CLOSE_POLICY_VIOLATION
 
 logger = logging.getLogger(__name__)
@@ -62,12 +62,12 @@ class Realtime:
         self.started = False
 
     def deliver(self, event):
-        if isinstance(event, events.PresenceEvent):
-            self.hub.broadcast_presence(event.frame)
+        if isinstance(event, events.NotificationEvent):
+            self.hub.deliver(event.user_id, event.notification_id, wire.Frame(event.payload))
+        elif isinstance(event, events.PresenceEvent):
+            self.hub.broadcast_presence(wire.Frame(event.payload))
         elif isinstance(event, events.RevocationEvent):
             self.close_revoked_sockets(event.user_id)
-        else:
-            self.hub.deliver(event.user_id, event.notification_id, event.frame)
 
     def announce_revocation(self, user_id):
         """Close the user's sockets whose token was revoked, here and on every instance."""

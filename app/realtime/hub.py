@@ -1,12 +1,15 @@
 """Which sockets this instance holds, per user, and how frames reach them.
 
-Delivery never blocks on a socket: a frame is queued on the socket's session
-and written by a short-lived writer (a greenlet under gevent) that exists only
-while the queue is non-empty, so an idle socket costs no greenlet. A socket
-whose queue overflows is closed; its client reconnects with `since` and gets
-what it missed from the database. Pings travel the same queue (`ping_all`, from
-one loop for every socket), and a socket whose client did not answer the last
-one is closed.
+Delivery never blocks on a socket. A frame for a socket with nothing waiting
+is handed to the kernel at once if it takes it without waiting (most of the
+time: a client that reads keeps its buffer free), so delivering costs no
+greenlet. Otherwise it is queued on the socket's session and written by a
+short-lived writer (a greenlet under gevent) that exists only while the queue
+is non-empty and writes what waits together, so an idle socket costs no
+greenlet. A socket whose queue overflows is closed; its client reconnects with
+`since` and gets what it missed from the database. Pings travel the same way
+(`ping_all`, from one loop for every socket), and a socket whose client did not
+answer the last one is closed.
 """
 
 import contextlib
@@ -27,6 +30,8 @@ PING = object()  # queued like a frame: the writer sends a ping in its turn
 # A client has this long to answer a close frame (one that stopped reading never
 # will, and its writer may be stuck on a full buffer) before the connection is cut.
 CLOSE_TIMEOUT = 5.0
+# What a writer joins into one write when frames wait (at least one frame).
+WRITE_BATCH_BYTES = 64 * 1024
 
 
 class SocketSession:
@@ -39,6 +44,7 @@ class SocketSession:
         "joined",
         "lock",
         "max_queue",
+        "passes_frames",
         "paused",
         "queue",
         "skip",
@@ -50,7 +56,8 @@ class SocketSession:
     def __init__(self, ws, user_id, *, max_queue, claims=None):
         self.ws, self.user_id, self.max_queue = ws, user_id, max_queue
         self.claims = claims or {}  # of the token that authenticated the socket (jti, exp, ver)
-        self.queue = None  # a deque while frames wait (an idle socket keeps none)
+        self.passes_frames = wire.passes_frames_through(ws)  # else each frame goes via wsproto
+        self.queue = None  # a deque while frames wait or a writer runs (an idle socket keeps none)
         self.lock = threading.Lock()
         self.writing = False
         self.paused = True  # until its handler sends what comes first (`resume`)
@@ -60,11 +67,16 @@ class SocketSession:
         self.joined = 0  # its place among the user's sockets here, in order of attaching
 
     def push(self, frame, notification_id=None):
-        """Queue a frame for this socket; never blocks."""
+        """Write a `wire.Frame` (or PING) now if the socket takes it at once, else queue it.
+
+        Never blocks.
+        """
         with self.lock:
             if self.closed or self._already_sent(notification_id):
                 return
-            if self.queue is None:
+            if self.queue is None:  # nothing waits and no writer runs
+                if not self.paused and self._write_now(frame):
+                    return
                 self.queue = deque()
             elif len(self.queue) >= self.max_queue:
                 self._overflow()
@@ -78,6 +90,27 @@ class SocketSession:
         return notification_id is not None and (
             notification_id <= self.floor or notification_id in self.skip
         )
+
+    def _write_now(self, frame):
+        """With the lock held and no writer: True once `frame` is dealt with, False to queue it."""
+        if not self.passes_frames:
+            return False  # wsproto's compressor must see frames in order: the writer's job
+        if not self.ws.connected:  # closing or closed; the handler cleans up
+            self._mark_closed()
+            return True
+        sock = self.ws.sock
+        try:
+            if not sock.send_now(wire.PING_FRAME if frame is PING else frame.data):
+                return False
+        except OSError:  # the socket died; its handler cleans up
+            self._mark_closed()
+            return True
+        if frame is PING:
+            wire.ping_sent(self.ws)
+        if sock.unsent:  # the kernel took part of it: a writer sends the rest
+            self.queue, self.writing = deque(), True
+            spawn(self._drain, name="herald-ws-writer")
+        return True
 
     def resume(self, backlog):
         """Send `backlog` (id, frame) pairs first, then what queued meanwhile, minus repeats.
@@ -102,21 +135,44 @@ class SocketSession:
         return True
 
     def _drain(self):
+        sock = self.ws.sock
         while True:
             with self.lock:
-                if not self.queue or self.closed:
+                if self.closed or not (self.queue or sock.unsent):
                     self.writing, self.queue = False, None
                     return
-                _, frame = self.queue.popleft()
+                try:
+                    data = self._take_waiting()
+                except Exception:  # closed meanwhile (wsproto refuses to encode)
+                    self._mark_closed()
+                    self.writing = False
+                    return
             try:
-                if frame is PING:
-                    wire.send_ping(self.ws)
+                if data:
+                    sock.send(data)
                 else:
-                    self.ws.send(frame)
+                    sock.flush()
             except Exception:  # the socket died; its handler cleans up
                 with self.lock:
-                    self.closed, self.writing, self.queue = True, False, None
+                    self._mark_closed()
+                    self.writing = False
                 return
+
+    def _take_waiting(self):
+        """Pop waiting frames, up to WRITE_BATCH_BYTES, as the bytes to write (lock held)."""
+        if not self.ws.connected:
+            raise ConnectionError("the socket is closing")
+        chunks, size = [], 0
+        while self.queue and (not chunks or size < WRITE_BATCH_BYTES):
+            _, frame = self.queue.popleft()
+            if frame is PING:
+                wire.ping_sent(self.ws)
+                chunk = wire.PING_FRAME
+            else:
+                chunk = frame.data if self.passes_frames else wire.encoded(self.ws, frame)
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
 
     def ping(self):
         """Ping the client; if it never answered the last ping, close the socket instead."""
@@ -217,7 +273,7 @@ class NotificationHub:
             return True
 
     def deliver(self, user_id, notification_id, frame):
-        """Queue a notification frame on each of the user's sockets, once per id."""
+        """Hand a notification frame to each of the user's sockets, once per id."""
         with self._lock:
             user = self._users.get(user_id)
             if user is None:

@@ -25,9 +25,8 @@ from app.headers import origin_allowed
 from app.ids import is_uuid
 from app.notifications import service
 from app.notifications.schemas import NOTIFICATION
-from app.realtime import presence, runtime_of
+from app.realtime import presence, runtime_of, wire
 from app.realtime.hub import CLOSE_POLICY_VIOLATION, SocketSession
-from app.realtime.wire import serialize_writes
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("realtime", __name__)
@@ -38,7 +37,8 @@ CLIENT_FRAMES_HELP = (
 
 
 def frame(kind, **fields):
-    return json.dumps({"type": kind, **fields}, separators=(",", ":"), default=str)
+    text = json.dumps({"type": kind, **fields}, separators=(",", ":"), default=str)
+    return wire.Frame(text.encode())
 
 
 @bp.before_request
@@ -64,7 +64,7 @@ def authenticate_handshake():
 
 @sock.route("/ws", bp=bp)
 def notifications_socket(ws):
-    serialize_writes(ws)
+    wire.serialize_writes(ws)
     config, realtime = current_app.config, runtime_of(current_app)
     user_id, username, since = current_user.id, current_user.username, request.args.get("since")
     claims = _socket_claims(get_jwt())

@@ -1,0 +1,148 @@
+"""Frames made once and written without waiting (app/realtime/wire.py), against real sockets."""
+
+import json
+import socket
+import time
+
+import pytest
+import websocket
+from wsproto.frame_protocol import FrameProtocol
+
+from app.realtime import wire
+from tests.support.clients import Api, Socket, wait_until
+from tests.support.servers import LiveServer
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 200_000])
+def test_a_frame_is_the_bytes_wsproto_would_write(size):
+    text = "é" * (size // 2) + "x" * (size % 2)  # two bytes a character: lengths in bytes count
+    made = wire.Frame(text.encode())
+    assert made.data == FrameProtocol(client=False, extensions=[]).send_data(text, fin=True)
+    assert made.text == text
+
+
+def test_a_slow_reader_gets_every_frame_whole_and_in_order_between_pongs(server):
+    """Frames larger than the socket buffers go out in parts (`send_now` leaves the rest
+    to a writer) while the socket's reader answers the client's pings on the same
+    connection: no byte of one frame may land inside another."""
+    api = Api(server.url)
+    bob = api.register("bob")
+    hub = server.realtime.hub
+    url = server.url.replace("http://", "ws://") + f"/ws?token={bob.access_token}"
+    small_buffer = ((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),)
+    ws = websocket.create_connection(url, timeout=10, sockopt=small_buffer)
+    assert json.loads(ws.recv())["type"] == "ready"
+    assert wait_until(lambda: len(hub.sessions_of(bob.id)) == 1, 5)
+
+    count, blob = 40, "x" * 100_000
+    for n in range(count):
+        payload = json.dumps({"type": "notification", "data": {"n": n, "blob": blob}})
+        hub.deliver(bob.id, f"00000000-0000-7000-8000-{n:012d}", wire.Frame(payload.encode()))
+
+    received, pongs = [], []
+    deadline = time.monotonic() + 60
+    while len(received) < count and time.monotonic() < deadline:
+        opcode, frame = ws.recv_data_frame(control_frame=True)
+        if opcode == websocket.ABNF.OPCODE_PONG:
+            pongs.append(frame.data.decode())
+        elif opcode == websocket.ABNF.OPCODE_TEXT:
+            message = json.loads(frame.data)
+            assert message["data"]["blob"] == blob
+            received.append(message["data"]["n"])
+            ws.ping(str(len(received)))  # answered while the server is mid-frame
+            time.sleep(0.01)  # a slow reader: the server's writes wait on its buffer
+    assert received == list(range(count))
+    assert pongs and pongs == sorted(pongs, key=int), "no pong came between the frames"
+    assert int(pongs[0]) < count, "the pongs all came after the frames; nothing was shown"
+    ws.close()
+
+
+def test_a_client_that_negotiates_compression_gets_compressed_frames(make_config):
+    """With WS_PERMESSAGE_DEFLATE on, frames go through wsproto's compressor per socket."""
+    live = LiveServer(make_config(WS_PERMESSAGE_DEFLATE=True))
+    try:
+        api = Api(live.url)
+        alice, bob = api.register("alice"), api.register("bob")
+        compressed = CompressingClient(live.url, bob.access_token)
+        plain = Socket.open(live.url, bob.access_token)  # offers nothing: frames as made
+        assert plain.receive_type("ready") is not None
+        assert compressed.next_message()["type"] == "ready"
+        assert sorted(s.passes_frames for s in live.realtime.hub.sessions_of(bob.id)) == [
+            False,
+            True,
+        ]
+
+        sent = [api.notify(alice, bob, f"squeezed {n} " + "abc" * 200) for n in range(3)]
+        for notification in sent:
+            message = compressed.next_message()
+            assert message["type"] == "notification"
+            assert message["data"]["id"] == notification["id"]
+            assert message["data"]["message"] == notification["message"]
+            assert plain.receive_type("notification")["data"]["id"] == notification["id"]
+        assert compressed.compressed_frames >= 3
+        plain.close()
+        compressed.close()
+    finally:
+        live.stop()
+
+
+class CompressingClient:
+    """A client that offers permessage-deflate (RFC 7692) and inflates what it gets.
+
+    websocket-client cannot negotiate compression, so this one speaks the few
+    frames the test needs over a plain socket: unfragmented text frames, with
+    the server's compression context kept between messages.
+    """
+
+    def __init__(self, base_url, token):
+        import base64
+        import os
+        import zlib
+
+        host, port = base_url.removeprefix("http://").split(":")
+        self.conn = socket.create_connection((host, int(port)), timeout=10)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.conn.sendall(
+            (
+                f"GET /ws?token={token} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
+            ).encode()
+        )
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            self.buffer += self.conn.recv(4096)
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        assert b" 101 " in head.split(b"\r\n", 1)[0]
+        assert b"permessage-deflate" in head.lower(), "the server did not accept compression"
+        self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        self.compressed_frames = 0
+
+    def _read(self, size):
+        while len(self.buffer) < size:
+            chunk = self.conn.recv(65536)
+            assert chunk, "the server closed the connection"
+            self.buffer += chunk
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
+
+    def next_message(self):
+        """The next text message as a dict (control frames are skipped)."""
+        while True:
+            first, second = self._read(2)
+            size = second & 0x7F
+            if size == 126:
+                size = int.from_bytes(self._read(2))
+            elif size == 127:
+                size = int.from_bytes(self._read(8))
+            payload = self._read(size)
+            if first & 0x0F != 0x1:
+                continue
+            assert first & 0x80, "a fragmented message"
+            if first & 0x40:  # RSV1: compressed (RFC 7692 §6.2)
+                self.compressed_frames += 1
+                payload = self.inflater.decompress(payload + b"\x00\x00\xff\xff")
+            return json.loads(payload)
+
+    def close(self):
+        self.conn.close()
