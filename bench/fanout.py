@@ -13,8 +13,10 @@ delivered and the latency from publish to receipt (same clock). A step is
 
 Publishers: Kafka and RabbitMQ from separate processes (`bench.publishers`);
 memory:// only exists inside the worker, so for it a benchmark-only route
-(`bench/herald_wsgi.py`) publishes from a greenlet in the worker itself.
-`--profile` records a py-spy flame graph of the worker during the steps.
+(`bench/herald_wsgi.py`) publishes from a greenlet in the worker itself. The
+same module reports the worker's garbage-collector pauses during the steps
+(`garbage_collector` in the result). `--profile` records a py-spy flame graph
+of the worker during the steps.
 """
 
 import argparse
@@ -76,7 +78,7 @@ def run_broker(kind, args):
         broker_url = stack.broker(kind)
         user_ids = harness.create_users(mongodb_uri, args.clients)
         tokens = harness.mint_tokens(user_ids)
-        app = "bench.herald_wsgi:app" if kind == "memory" else "wsgi:app"
+        app = "bench.herald_wsgi:app"
         with HeraldServer(mongodb_uri=mongodb_uri, broker_url=broker_url, app=app) as server:
             (worker,) = server.worker_pids()
             fleet = SocketFleet(
@@ -93,6 +95,7 @@ def run_broker(kind, args):
                 publishers = 1 if kind == "kafka" else args.rabbitmq_publishers
                 publish_step(kind, server, broker_url, user_ids, 500, 2, "warmup", publishers)
                 wait_idle(worker)
+                requests.delete(server.url + "/bench/gc", timeout=10).raise_for_status()
                 steps = []
                 with profiling.maybe_record(args.profile, worker, f"fanout-{kind}") as prof:
                     for rate in args.rates:
@@ -122,10 +125,12 @@ def run_broker(kind, args):
                             }
                         )
                         log(f"{kind}: step {rate}/s published {done['published']}")
+                collector = requests.get(server.url + "/bench/gc", timeout=10).json()
                 phases, lost = fleet.finish()
             finally:
                 fleet.close()
         result = summarize(kind, args, connected, steps, phases, lost)
+        result["garbage_collector"] = collector
         result["profile"] = prof.info if prof else None
         harness.save_result(f"fanout-{kind}", result, stack.info)
 

@@ -4,7 +4,7 @@ Each process runs one asyncio loop with a minimal RFC 6455 client (asyncio
 protocols, no per-frame task, no compression offered): on two cores the load
 generator shares the machine with Herald, so it must spend as little CPU per
 frame as possible. Server frames are unmasked text frames; the client answers
-pings and parses JSON only for `notification` frames, taking the send time
+pings and parses JSON (orjson) only for `notification` frames, taking the send time
 `data.t` (epoch seconds, set by the publisher) and the phase `data.p`.
 
 `SocketFleet` starts the processes, waits until every socket got Herald's
@@ -14,13 +14,14 @@ process stops by itself at its deadline.
 
 import asyncio
 import base64
-import json
 import multiprocessing as mp
 import os
 import struct
 import time
 from array import array
 from datetime import datetime
+
+import orjson
 
 from bench.harness import raise_nofile
 
@@ -109,7 +110,7 @@ class _Fleet:
     def on_text(self, client, payload):
         now = time.time()
         if NOTIFICATION in payload:
-            notification = json.loads(payload)["data"]
+            notification = orjson.loads(payload)["data"]
             data = notification.get("data") or {}
             phase = data.get("p", "?")
             stats = self.phases.get(phase)

@@ -2,10 +2,11 @@
 
 Payloads come from the app's own encoder: `app.notifications.events.encode` on
 an unsaved `Notification` whose `data` is `{"t": <send time>, "p": <phase>}`.
-Encoding is done once per recipient as a template; for each message the id and
-the send time are written into the template (same length, checked against a
-real `encode` at start), so the publisher spends its CPU publishing, not in
-marshmallow. Each message gets a fresh UUID, as the hub drops repeated ids.
+Encoding is done once per recipient as a template, split around the id and the
+send time (checked against a real `encode` at start); a message is the template
+joined with a fresh id and the batch's send time, so the publisher spends its
+CPU publishing, not in marshmallow. Each message gets a fresh UUID, as the hub
+drops repeated ids.
 
 Kafka: confluent-kafka producer (acks=all, idempotent, linger 2 ms, like
 Herald's). RabbitMQ: pika, persistent messages to the fanout exchange, without
@@ -25,7 +26,7 @@ HEADERS = {"content-type": "application/json", "herald-event": "notification"}
 
 
 def templates(user_ids, phase):
-    """user id -> (payload with placeholders) bytes, checked against the real encoder."""
+    """user id -> the payload split around its id and send time, checked against the encoder."""
     from app.clock import now
     from app.notifications import events
     from app.notifications.models import Notification
@@ -43,26 +44,31 @@ def templates(user_ids, phase):
             )
         )
 
-    out = {u: encoded(u, PLACEHOLDER_ID, float(PLACEHOLDER_T)) for u in user_ids}
-    sample = next(iter(out.values()))
-    assert sample.count(PLACEHOLDER_ID.encode()) == 1 and PLACEHOLDER_T.encode() in sample
-    return out
+    def split(payload):
+        head, rest = payload.split(PLACEHOLDER_ID.encode())
+        middle, tail = rest.split(PLACEHOLDER_T.encode())
+        return head, middle, tail
+
+    return {u: split(encoded(u, PLACEHOLDER_ID, float(PLACEHOLDER_T))) for u in user_ids}
 
 
 # Unique canonical UUIDs without os.urandom per message: a random prefix per process + a counter.
 _PREFIX = "{:08x}-{:04x}-4{:03x}-8{:03x}-".format(
     *(int.from_bytes(os.urandom(4)) % m for m in (16**8, 16**4, 16**3, 16**3))
-)
+).encode()
 _COUNTER = itertools.count()
 
 
-def fill(template):
-    """The template with a fresh notification id and the current time."""
-    notification_id = f"{_PREFIX}{next(_COUNTER):012x}"
-    payload = template.replace(PLACEHOLDER_ID.encode(), notification_id.encode(), 1).replace(
-        PLACEHOLDER_T.encode(), b"%.6f" % time.time(), 1
-    )
-    return payload
+def send_time():
+    """Now, as the payloads carry it (`data.t`)."""
+    return b"%.6f" % time.time()
+
+
+def fill(template, sent=None):
+    """The payload of `template` with a fresh notification id, sent at `sent` (default now)."""
+    head, middle, tail = template
+    notification_id = b"%s%012x" % (_PREFIX, next(_COUNTER))
+    return b"".join((head, notification_id, middle, sent or send_time(), tail))
 
 
 def paced(user_ids, rate, seconds, sleep=time.sleep):
@@ -94,8 +100,9 @@ def _kafka(url, topic, user_ids, rate, seconds, phase, report):
     headers = list(HEADERS.items())
     count = 0
     for batch in paced(user_ids, rate, seconds):
+        sent = send_time()
         for user_id in batch:
-            producer.produce(topic, fill(made[user_id]), key=user_id, headers=headers)
+            producer.produce(topic, fill(made[user_id], sent), key=user_id, headers=headers)
         count += len(batch)
         producer.poll(0)
     left = producer.flush(30)
