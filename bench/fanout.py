@@ -171,7 +171,7 @@ def summarize(kind, args, connected, steps, phases, lost):
         "publisher": {
             "memory": "in-worker greenlet",
             "kafka": "1 process",
-            "rabbitmq": f"{args.rabbitmq_publishers} processes, no confirms",
+            "rabbitmq": f"{args.rabbitmq_publishers} processes, buffered, no confirms",
         }[kind],
         "sockets": connected["ok"],
         "connect_errors": connected["errors"],

@@ -9,8 +9,9 @@ CPU publishing, not in marshmallow. Each message gets a fresh UUID, as the hub
 drops repeated ids.
 
 Kafka: confluent-kafka producer (acks=all, idempotent, linger 2 ms, like
-Herald's). RabbitMQ: pika, persistent messages to the fanout exchange, without
-publisher confirms (Herald's relay waits on confirms; a load generator need not).
+Herald's). RabbitMQ: pika, persistent messages to the fanout exchange, buffered
+on the channel and flushed once a batch, without publisher confirms (Herald's
+relay commits a transaction per batch; a load generator need not).
 The pacing is open loop: the publisher keeps to its schedule whether or not
 Herald keeps up, so a backlog shows up as latency.
 """
@@ -116,15 +117,14 @@ def _rabbitmq(url, topic, user_ids, rate, seconds, phase, report):
     channel = connection.channel()
     channel.exchange_declare(topic, exchange_type="fanout", durable=True)
     made = templates(user_ids, phase)
+    properties = pika.BasicProperties(headers=HEADERS, delivery_mode=2)
     count = 0
     for batch in paced(user_ids, rate, seconds):
+        sent = send_time()
         for user_id in batch:
-            channel.basic_publish(
-                topic,
-                user_id,
-                fill(made[user_id]),
-                pika.BasicProperties(headers=HEADERS, delivery_mode=2),
-            )
+            # Buffered on the channel underneath, as Herald's relay does; one flush a batch.
+            channel._impl.basic_publish(topic, user_id, fill(made[user_id], sent), properties)
+        connection.process_data_events(time_limit=0)
         count += len(batch)
     connection.close()
     report.put({"published": count})
