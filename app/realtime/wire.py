@@ -32,7 +32,7 @@ import threading
 
 _TEXT, _PING = 0x1, 0x9
 _FIN = 0x80
-# Linux's flag for one send that never waits, whatever the socket's own mode.
+# The flag (Linux, the BSDs) for one send that never waits, whatever the socket's mode.
 _DONT_WAIT = getattr(socket, "MSG_DONTWAIT", None)
 
 
