@@ -167,10 +167,8 @@ class KafkaSubscription(Subscription):
         )
 
     def ack_many(self, messages):
-        for message in messages:
-            partition, offset = message.receipt
-            if self.offsets.acked(partition, offset) is not None:
-                self.uncommitted = True
+        if self.offsets.acked_many(message.receipt for message in messages):
+            self.uncommitted = True
         self._commit_if_due()
 
     def _commit_if_due(self):

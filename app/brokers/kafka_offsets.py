@@ -19,16 +19,32 @@ class AckedOffsets:
 
     def acked(self, partition, offset):
         """Record an ack; return the new resume offset when it moved forward, else None."""
-        waiting = self.in_flight.setdefault(partition, set())
-        waiting.discard(offset)
-        self.highest_acked[partition] = max(offset, self.highest_acked.get(partition, -1))
-        # An older message still unacked holds the resume point back: committing past
-        # it would lose it if this subscription dies.
-        resume = min(waiting) if waiting else self.highest_acked[partition] + 1
-        if resume <= self.resume_at.get(partition, -1):
-            return None
-        self.resume_at[partition] = resume
-        return resume
+        return self.acked_many([(partition, offset)]).get(partition)
+
+    def acked_many(self, positions):
+        """Record acks of (partition, offset) pairs; {partition: new resume offset} for those
+        whose resume offset moved forward.
+
+        The oldest offset still unacked is looked for once per partition, not once
+        per ack: a consumer acks whole batches, and per ack that search made
+        acknowledging a batch quadratic in its size.
+        """
+        touched = set()
+        for partition, offset in positions:
+            self.in_flight.setdefault(partition, set()).discard(offset)
+            if offset > self.highest_acked.get(partition, -1):
+                self.highest_acked[partition] = offset
+            touched.add(partition)
+        moved = {}
+        for partition in touched:
+            waiting = self.in_flight[partition]
+            # An older message still unacked holds the resume point back: committing past
+            # it would lose it if this subscription dies.
+            resume = min(waiting) if waiting else self.highest_acked[partition] + 1
+            if resume > self.resume_at.get(partition, -1):
+                self.resume_at[partition] = resume
+                moved[partition] = resume
+        return moved
 
     def forget(self, partitions):
         for partition in partitions:
