@@ -294,3 +294,16 @@ def test_an_orphaned_outbox_entry_is_taken_over_only_for_its_own_topic(own_serve
     own_server(OUTBOX_ORPHAN_AFTER=0.5)  # an instance of the same topic takes it over
     assert wait_until(lambda: OutboxEntry.objects(id=created["id"]).first() is None, 15)
     strangers_topic.close()
+
+
+def test_a_starting_instance_does_not_wait_for_another_topics_outbox(own_server, monkeypatch):
+    """Sockets are accepted once this topic's older notifications are out of the outbox;
+    a live instance of another deployment sharing the database, whose broker is away,
+    must not hold the start-up back."""
+    stranger = own_server(BROKER_TOPIC="another-deployment")
+    notify_with_the_broker_refusing(stranger, monkeypatch, "stays in the stranger's outbox")
+
+    starting = own_server(OUTBOX_SETTLE_TIMEOUT=60, wait_for_consumer=False)
+    assert wait_until(starting.realtime.consumer.subscribed.is_set, timeout=10), (
+        "the start-up waited for another topic's outbox entry"
+    )
