@@ -29,6 +29,11 @@ from app.realtime import presence
 logger = logging.getLogger(__name__)
 
 
+def of_topic(topic):
+    """Query terms for the entries meant for `topic` (no topic: written before entries had one)."""
+    return {"topic__in": [topic, None]}
+
+
 def wait_until_relayed(timeout, interval=0.02, **query):
     """Wait until no live instance's outbox holds an entry matching `query`.
 
@@ -89,8 +94,10 @@ class OutboxRelay:
         alive = presence.live_instance_ids()
         # Never past an older id still being saved; taken before the outbox is read.
         own = Q(publisher=self.instance_id, id__lt=ordering.publishable_below())
-        orphans = Q(publisher__nin=[*alive, self.instance_id], created_at__lt=orphaned) & (
-            Q(topic=self.topic) | Q(topic=None)  # None: written before entries had a topic
+        orphans = Q(
+            publisher__nin=[*alive, self.instance_id],
+            created_at__lt=orphaned,
+            **of_topic(self.topic),
         )
         entries = list(OutboxEntry.objects(own | orphans).order_by("id").limit(self.batch_size))
         if not entries:

@@ -129,10 +129,9 @@ class Realtime:
             logger.warning("An event for %s was not published: %s", user_id, error)
 
     def _settle(self, boundary):
-        # Only this topic's entries can reach this consumer; None: entries written
-        # before entries had a topic (as the relay's takeover reads them).
-        topics = [self.topic, None]
-        if not outbox.wait_until_relayed(self.settle_timeout, id__lt=boundary, topic__in=topics):
+        # Only this topic's entries can reach this consumer.
+        waiting = {"id__lt": boundary, **outbox.of_topic(self.topic)}
+        if not outbox.wait_until_relayed(self.settle_timeout, **waiting):
             logger.warning(
                 "Accepting sockets although notifications older than the consumer's "
                 "subscription are still in the outbox after %.1fs; a client resuming "

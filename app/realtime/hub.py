@@ -300,24 +300,25 @@ class NotificationHub:
             user = self._users.get(user_id)
             return list(user.sessions) if user else []
 
+    def _all_sessions(self):
+        with self._lock:
+            return [s for user in self._users.values() for s in user.sessions]
+
     def ping_all(self):
         """Ping every socket, closing those that missed the last ping; returns how many closed."""
-        with self._lock:
-            sessions = [s for user in self._users.values() for s in user.sessions]
+        sessions = self._all_sessions()
         return sum(1 for session in sessions if not session.ping())
 
     def close_all(self, code, message):
         """Close every socket (a shutdown); returns how many."""
-        with self._lock:
-            sessions = [s for user in self._users.values() for s in user.sessions]
+        sessions = self._all_sessions()
         for session in sessions:
             session.close(code, message)
         return len(sessions)
 
     def close_expired(self, now):
         """Close (1008) every socket whose token expired before `now`; returns how many."""
-        with self._lock:
-            sessions = [s for user in self._users.values() for s in user.sessions]
+        sessions = self._all_sessions()
         expired = [s for s in sessions if s.claims.get("exp", now + 1) <= now]
         for session in expired:
             session.close(CLOSE_POLICY_VIOLATION, "Token expired; reconnect with a fresh token")

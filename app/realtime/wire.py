@@ -30,6 +30,8 @@ import socket
 import struct
 import threading
 
+from wsproto.events import TextMessage
+
 _TEXT, _PING = 0x1, 0x9
 _FIN = 0x80
 # The flag (Linux, the BSDs) for one send that never waits, whatever the socket's mode.
@@ -76,8 +78,6 @@ def passes_frames_through(ws):
 
 def encoded(ws, frame):
     """`frame` as `ws`'s wsproto connection writes it (compressed, if negotiated)."""
-    from wsproto.events import TextMessage
-
     return ws.ws.send(TextMessage(data=frame.text))
 
 
