@@ -93,7 +93,7 @@ class Config:
             "session_timeout_ms": env_int("KAFKA_SESSION_TIMEOUT_MS", 6000),
             "linger_ms": env_int("KAFKA_LINGER_MS", 2),
             "debug": env_str("KAFKA_DEBUG", ""),
-            "prefetch_count": env_int("RABBITMQ_PREFETCH_COUNT", 100),
+            "prefetch_count": env_int("RABBITMQ_PREFETCH_COUNT", 300),
             "queue_expires": env_float("RABBITMQ_QUEUE_EXPIRES", 600.0),
             "heartbeat": env_int("RABBITMQ_HEARTBEAT", 30),
         }

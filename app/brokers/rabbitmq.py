@@ -14,7 +14,8 @@ hub (requests being served) a publish confirmed one by one or an ack per message
 took tens of milliseconds each, and deliveries fell seconds behind. So publishes
 and acks are written as frames on the channel underneath (`channel._impl`, which
 only buffers them) and go out together: the publishes with the transaction's
-commit, the acks with the next read.
+commit, the acks with the next read. Acks of deliveries in the order they came
+(the consumer's case) go as one `multiple` ack per batch.
 """
 
 import contextlib
@@ -65,7 +66,8 @@ class RabbitMQSubscription(Subscription):
     def __init__(self, parameters, topic, group, *, prefetch_count, queue_expires):
         self.topic = topic
         self.delivered = deque()
-        self.unsent_acks = deque()
+        self.unacked = deque()  # delivery tags not yet acknowledged to the broker, oldest first
+        self.unsent_acks = set()
         self.connection = _connect(parameters)
         try:
             with _driver_errors(f"subscription to {topic!r}"):
@@ -87,6 +89,7 @@ class RabbitMQSubscription(Subscription):
         return queue
 
     def _on_delivery(self, channel, method, properties, body):
+        self.unacked.append(method.delivery_tag)
         self.delivered.append(
             Message(
                 topic=self.topic,
@@ -110,12 +113,25 @@ class RabbitMQSubscription(Subscription):
         return [delivered.popleft() for _ in range(min(limit, len(delivered)))]
 
     def ack_many(self, messages):
-        self.unsent_acks.extend(message.receipt for message in messages)
+        self.unsent_acks.update(message.receipt for message in messages)
 
     def _queue_acks(self):
+        """Write the acks waiting since the last read: one `multiple` ack for the oldest
+        deliveries, acked in the order they came, and one ack for each of the others."""
+        if not self.unsent_acks:
+            return
         channel = self.channel._impl  # buffers the frame; no flush, no wait (module docstring)
-        while self.unsent_acks:
-            channel.basic_ack(delivery_tag=self.unsent_acks.popleft())
+        acked, unacked, through = self.unsent_acks, self.unacked, None
+        while unacked and unacked[0] in acked:
+            through = unacked.popleft()
+            acked.discard(through)
+        if through is not None:
+            # Settles every delivery up to `through`, all of them acked by the caller.
+            channel.basic_ack(delivery_tag=through, multiple=True)
+        for tag in sorted(acked):  # acked ahead of an older delivery still in hand
+            channel.basic_ack(delivery_tag=tag)
+            unacked.remove(tag)
+        acked.clear()
 
     def close(self):
         # Closing the connection hands every unacknowledged delivery back to the queue;
@@ -172,7 +188,7 @@ class RabbitMQBroker(Broker):
         super().__init__(url, **options)
         self.publish_timeout = float(options.get("publish_timeout", 5.0))
         self.check_timeout = float(options.get("check_timeout", 2.5))
-        self.prefetch_count = int(options.get("prefetch_count", 100))
+        self.prefetch_count = int(options.get("prefetch_count", 300))
         self.queue_expires = float(options.get("queue_expires", 600.0))
         self.parameters = self._connection_parameters(url, options)
         self._publisher = _Publisher(self.parameters)

@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.brokers.contract import NetworkBrokerContract
+from app.brokers import OutgoingMessage
+from tests.brokers.contract import NetworkBrokerContract, collect, unique, values
 from tests.support.services import free_port
 
 
@@ -14,3 +15,23 @@ class TestRabbitMQBroker(NetworkBrokerContract):
     @pytest.fixture
     def unreachable_url(self):
         return f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F"
+
+    def test_acks_in_and_out_of_arrival_order_settle_exactly_those_messages(
+        self, broker, topic, subscribe
+    ):
+        """In-order acks go as one `multiple` ack; it must not settle an unacked message."""
+        group = unique("group")
+        subscription = subscribe(group)
+        sent = [f"message {n}" for n in range(10)]
+        broker.publish_many([OutgoingMessage(topic, v.encode(), key="user-1") for v in sent])
+        received = collect(subscription, len(sent), ack=False)
+
+        subscription.ack_many(received[:3])  # in order
+        subscription.ack_many([received[6], received[5]])  # ahead of 3 and 4
+        subscription.poll_many(0.2, 10)
+        subscription.ack_many([received[3], received[7]])  # 3 now in order, 7 still ahead of 4
+        subscription.poll_many(0.2, 10)
+        assert subscription.channel.is_open  # no ack for an unknown or settled tag
+        subscription.close()
+
+        assert values(collect(subscribe(group), 3)) == ["message 4", "message 8", "message 9"]
