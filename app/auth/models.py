@@ -54,3 +54,10 @@ class RevokedToken(me.Document):
     reason = me.StringField(required=True, choices=("spent", "logout"), default="logout")
 
     meta = {"collection": "revoked_tokens", "indexes": ["expires_at"]}
+
+    @classmethod
+    def reason_for(cls, jti):
+        """Why the token `jti` was revoked, or None when it was not; asked on every
+        authenticated request, so one `_id` lookup in pymongo (see `User.by_id`)."""
+        doc = cls._get_collection().find_one({"_id": jti}, {"reason": 1})
+        return None if doc is None else doc["reason"]
