@@ -9,6 +9,12 @@ heartbeat expired) once older than OUTBOX_ORPHAN_AFTER, if meant for the same
 topic; a live instance's entries stay its own however long its broker is away.
 An entry whose notification never got saved (a crash between the two writes)
 is dropped once it is that old.
+
+The instance that saved a notification hands it to its relay (`saved`), which
+then publishes it without reading it back; notifications it was not handed (an
+orphan, a broadcast, one saved while the relay held `HANDED_LIMIT` already) are
+read from the database. Reading back cost a query per batch, and FerretDB
+answers an `_id` `$in` by scanning the whole collection.
 """
 
 import logging
@@ -27,6 +33,9 @@ from app.notifications.models import Notification, OutboxEntry
 from app.realtime import presence
 
 logger = logging.getLogger(__name__)
+
+# Notifications kept for the relay while the broker is away; beyond it they are read back.
+HANDED_LIMIT = 10_000
 
 
 def of_topic(topic):
@@ -57,6 +66,7 @@ class OutboxRelay:
         self.broker, self.instance_id, self.topic = broker, instance_id, topic
         self.poll_interval, self.orphan_after = poll_interval, orphan_after
         self.batch_size = batch_size
+        self._handed = {}  # id -> Notification saved here and not yet published
         self._wake = threading.Event()
         self._stopped = False
 
@@ -69,6 +79,13 @@ class OutboxRelay:
 
     def wake(self):
         """Publish soon: a notification was just saved."""
+        self._wake.set()
+
+    def saved(self, notification):
+        """Publish `notification`, just saved by this instance, soon and without reading it
+        back; it still goes out only once its outbox entry comes up, in id order."""
+        if len(self._handed) < HANDED_LIMIT:
+            self._handed[notification.id] = notification
         self._wake.set()
 
     def _run(self):
@@ -93,24 +110,45 @@ class OutboxRelay:
         orphaned = now() - timedelta(seconds=self.orphan_after)
         alive = presence.live_instance_ids()
         # Never past an older id still being saved; taken before the outbox is read.
-        own = Q(publisher=self.instance_id, id__lt=ordering.publishable_below())
+        bound = ordering.publishable_below()
+        own = Q(publisher=self.instance_id, id__lt=bound)
         orphans = Q(
             publisher__nin=[*alive, self.instance_id],
             created_at__lt=orphaned,
             **of_topic(self.topic),
         )
         entries = list(OutboxEntry.objects(own | orphans).order_by("id").limit(self.batch_size))
+        if len(entries) < self.batch_size:
+            self._forget_handed_without_entry(bound, {e.id for e in entries})
         if not entries:
             return 0
-        saved = {n.id: n for n in Notification.objects(id__in=[e.id for e in entries])}
+        saved = self._notifications([e.id for e in entries])
         ready = [saved[e.id] for e in entries if e.id in saved]
         if ready:
             self.broker.publish_many([self._message(n) for n in ready])
-        # Dropped: announced long ago and never saved (or deleted before publishing).
+        # Dropped: announced long ago and never saved (or, read back, deleted before publishing).
         abandoned = [e.id for e in entries if e.id not in saved and e.created_at < orphaned]
         settled = [n.id for n in ready] + abandoned
         OutboxEntry.objects(id__in=settled).delete()
+        for notification_id in settled:
+            self._handed.pop(notification_id, None)
         return len(settled)
+
+    def _notifications(self, ids):
+        """{id: Notification} of those of `ids` that are saved: handed over, or read back."""
+        found = {i: self._handed[i] for i in ids if i in self._handed}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            found.update((n.id, n) for n in Notification.objects(id__in=missing))
+        return found
+
+    def _forget_handed_without_entry(self, bound, listed):
+        """Drop handed notifications whose entry is gone (published from the database
+        before they were handed over, or taken over by another instance): the read
+        that found fewer than a batch listed every own entry below `bound`."""
+        for notification_id in list(self._handed):  # a copy: requests add while this runs
+            if notification_id < bound and notification_id not in listed:
+                self._handed.pop(notification_id, None)
 
     def _message(self, notification):
         return OutgoingMessage(

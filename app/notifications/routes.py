@@ -22,8 +22,12 @@ def _publisher():
     return {"publisher": config["INSTANCE_ID"], "topic": config["BROKER_TOPIC"]}
 
 
-def _after_create():
-    runtime_of(current_app).relay.wake()
+def _after_create(notification=None):
+    relay = runtime_of(current_app).relay
+    if notification is None:
+        relay.wake()
+    else:
+        relay.saved(notification)
 
 
 @blp.route("")
@@ -60,7 +64,7 @@ class Notifications(MethodView):
         )
         if replayed:
             return notification, 201, {"Idempotent-Replayed": "true"}
-        _after_create()
+        _after_create(notification)
         return notification
 
 

@@ -1,0 +1,93 @@
+"""The relay publishes what its instance saved without reading it back, and only once.
+
+Each test changes the stored copy after saving, so the published message tells
+where the relay took the notification from: "as saved" from what it was
+handed, "as stored" from the database.
+"""
+
+import uuid
+
+import pytest
+
+from app.brokers import create_broker
+from app.notifications import events, outbox, service
+from app.notifications.models import Notification
+from app.notifications.outbox import OutboxRelay
+
+
+@pytest.fixture
+def relay():
+    topic = f"relay-{uuid.uuid4().hex}"
+    relay = OutboxRelay(
+        create_broker(f"memory://{uuid.uuid4().hex}"),
+        instance_id=f"relay-test-{uuid.uuid4().hex}",
+        topic=topic,
+        poll_interval=1.0,
+        orphan_after=60.0,
+        batch_size=100,
+    )
+    relay.subscription = relay.broker.subscribe(topic, group="watcher")
+    return relay
+
+
+def published(relay):
+    messages = []
+    while (message := relay.subscription.poll(0.2)) is not None:
+        relay.subscription.ack(message)
+        messages.append(events.decode(message.value).payload)
+    return messages
+
+
+def save(alice, bob, relay):
+    notification, _ = service.create_notification(
+        sender_id=alice.id,
+        user_id=bob.id,
+        message="as saved",
+        publisher={"publisher": relay.instance_id, "topic": relay.topic},
+    )
+    Notification.objects(id=notification.id).update_one(set__message="as stored")
+    return notification
+
+
+def relay_all(relay):
+    while relay.relay_once():
+        pass
+
+
+def test_a_notification_handed_over_is_published_as_saved(server, alice, bob, relay):
+    with server.app.app_context():
+        relay.saved(save(alice, bob, relay))
+        relay_all(relay)
+        [payload] = published(relay)
+    assert b'"as saved"' in payload
+    assert relay._handed == {}
+
+
+def test_one_not_handed_over_is_read_back(server, alice, bob, relay):
+    with server.app.app_context():
+        save(alice, bob, relay)
+        relay_all(relay)
+        [payload] = published(relay)
+    assert b'"as stored"' in payload
+
+
+def test_one_handed_over_after_it_went_out_is_forgotten_not_sent_again(server, alice, bob, relay):
+    with server.app.app_context():
+        late = save(alice, bob, relay)
+        relay_all(relay)
+        assert len(published(relay)) == 1
+        relay.saved(late)
+        relay_all(relay)
+        assert published(relay) == []
+    assert relay._handed == {}, "a handed notification whose entry is gone stays in memory"
+
+
+def test_beyond_the_limit_notifications_are_read_back(server, alice, bob, relay, monkeypatch):
+    monkeypatch.setattr(outbox, "HANDED_LIMIT", 1)
+    with server.app.app_context():
+        first, second = save(alice, bob, relay), save(alice, bob, relay)
+        relay.saved(first)
+        relay.saved(second)
+        relay_all(relay)
+        payloads = published(relay)
+    assert [b'"as saved"' in p for p in payloads] == [True, False]
