@@ -1,10 +1,10 @@
 """The outbox relay: publishes saved notifications until the broker has them.
 
-Requests only write an `OutboxEntry` and the notification; this background loop
-publishes announced notifications, oldest first, and deletes their entries. A
-broker outage just leaves entries waiting; the loop retries with backoff, so an
-accepted notification is never lost. Each instance relays its own entries at
-once (`wake`) and, on its periodic sweep, those of instances that died (their
+Requests only write an `OutboxEntry` (`entry`) and the notification; this
+background loop publishes announced notifications, oldest first, and deletes
+their entries. A broker outage just leaves entries waiting; the loop retries
+with backoff, so an accepted notification is never lost. Each instance relays
+its own entries at once (`saved`) and, on its periodic sweep, those of instances that died (their
 heartbeat expired) once older than OUTBOX_ORPHAN_AFTER, if meant for the same
 topic; a live instance's entries stay its own however long its broker is away.
 An entry whose notification never got saved (a crash between the two writes)
@@ -12,8 +12,8 @@ is dropped once it is that old.
 
 The instance that saved a notification hands it to its relay (`saved`), which
 then publishes it without reading it back; notifications it was not handed (an
-orphan, a broadcast, one saved while the relay held `HANDED_LIMIT` already) are
-read from the database. Reading back cost a query per batch, and FerretDB
+orphan, one saved while the relay held `HANDED_LIMIT` already) are read from
+the database. Reading back cost a query per batch, and FerretDB
 answers an `_id` `$in` by scanning the whole collection.
 """
 
@@ -77,14 +77,14 @@ class OutboxRelay:
         self._stopped = True
         self._wake.set()
 
-    def wake(self):
-        """Publish soon: a notification was just saved."""
-        self._wake.set()
+    def entry(self, notification_id):
+        """The outbox entry announcing `notification_id` for this relay to publish."""
+        return OutboxEntry(id=notification_id, publisher=self.instance_id, topic=self.topic)
 
-    def saved(self, notification):
-        """Publish `notification`, just saved by this instance, soon and without reading it
-        back; it still goes out only once its outbox entry comes up, in id order."""
-        if len(self._handed) < HANDED_LIMIT:
+    def saved(self, notifications):
+        """Publish `notifications`, just saved by this instance, soon and without reading
+        them back; each still goes out only once its outbox entry comes up, in id order."""
+        for notification in notifications[: max(HANDED_LIMIT - len(self._handed), 0)]:
             self._handed[notification.id] = notification
         self._wake.set()
 

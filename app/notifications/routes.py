@@ -17,19 +17,6 @@ blp = Blueprint(
 BEARER = [{"bearerAuth": []}]
 
 
-def _publisher():
-    config = current_app.config
-    return {"publisher": config["INSTANCE_ID"], "topic": config["BROKER_TOPIC"]}
-
-
-def _after_create(notification=None):
-    relay = runtime_of(current_app).relay
-    if notification is None:
-        relay.wake()
-    else:
-        relay.saved(notification)
-
-
 @blp.route("")
 class Notifications(MethodView):
     @jwt_required()
@@ -60,11 +47,10 @@ class Notifications(MethodView):
             type=body.get("type"),
             data=body.get("data"),
             idempotency_key=headers.get("idempotency_key"),
-            publisher=_publisher(),
+            relay=runtime_of(current_app).relay,
         )
         if replayed:
             return notification, 201, {"Idempotent-Replayed": "true"}
-        _after_create(notification)
         return notification
 
 
@@ -88,9 +74,8 @@ class Broadcast(MethodView):
             data=body.get("data"),
             user_ids=body.get("userIds"),
             all_users=body["all"],
-            publisher=_publisher(),
+            relay=runtime_of(current_app).relay,
         )
-        _after_create()
         return {"count": count}
 
 

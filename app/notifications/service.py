@@ -2,7 +2,8 @@
 
 Each notification is announced in the outbox before it is saved, and handed to
 the broker by the outbox relay (`app.notifications.outbox`), so accepting it
-never depends on the broker being up.
+never depends on the broker being up. The functions that create take the
+instance's `relay`: its entries name it, and it is handed what was saved.
 """
 
 import contextlib
@@ -23,14 +24,12 @@ INSERT_BATCH = 1000
 
 
 def create_notification(
-    *, sender_id, user_id, message, publisher, type=None, data=None, idempotency_key=None
+    *, sender_id, user_id, message, relay, type=None, data=None, idempotency_key=None
 ):
     """Store a notification for `user_id`; returns `(notification, replayed)`.
 
     With an idempotency key the notification's id is chosen and recorded first,
     so a retry of the same request finds or finishes the same notification.
-    `publisher` names the instance whose outbox relay publishes it and the topic
-    (`{"publisher": instance id, "topic": topic}`, see `OutboxEntry`).
     """
     if not is_uuid(user_id) or not User.exists(user_id):
         raise NotFound("No such recipient.", errors={"userId": ["No user has this id."]})
@@ -43,13 +42,17 @@ def create_notification(
     }
     with ordering.new_ids(1) as (planned_id,):  # counted as being saved until it is
         if not idempotency_key:
-            return _insert(Notification(id=planned_id, **fields), publisher), False
-        record = _claim_key(sender_id, idempotency_key, fields, planned_id)
-        existing = Notification.objects(id=record.notification_id).first()
-        if existing:
-            return existing, True
-        with ordering.creating(record.notification_id):  # an earlier try's id
-            return _insert(Notification(id=record.notification_id, **fields), publisher), False
+            notification = _insert(Notification(id=planned_id, **fields), relay)
+        else:
+            record = _claim_key(sender_id, idempotency_key, fields, planned_id)
+            existing = Notification.objects(id=record.notification_id).first()
+            if existing:
+                return existing, True
+            with ordering.creating(record.notification_id):  # an earlier try's id
+                notification = _insert(Notification(id=record.notification_id, **fields), relay)
+    # Handed over once no longer counted as being saved, so the relay can publish it now.
+    relay.saved([notification])
+    return notification, False
 
 
 def _claim_key(sender_id, key, fields, planned_id):
@@ -69,10 +72,10 @@ def _claim_key(sender_id, key, fields, planned_id):
     return record
 
 
-def _insert(notification, publisher):
+def _insert(notification, relay):
     """Announce `notification` in the outbox, then save it."""
     with contextlib.suppress(NotUniqueError):  # an earlier try of this request announced it
-        OutboxEntry(id=notification.id, **publisher).save(force_insert=True)
+        relay.entry(notification.id).save(force_insert=True)
     try:
         notification.save(force_insert=True)
     except NotUniqueError:  # the same idempotent request, running concurrently
@@ -80,9 +83,7 @@ def _insert(notification, publisher):
     return notification
 
 
-def broadcast(
-    *, sender_id, message, publisher, user_ids=None, all_users=False, type=None, data=None
-):
+def broadcast(*, sender_id, message, relay, user_ids=None, all_users=False, type=None, data=None):
     """One notification for each of `user_ids` (or every user); returns how many."""
     if all_users:
         recipients = list(User.objects.distinct("id"))
@@ -101,10 +102,9 @@ def broadcast(
                 )
                 for i, u in zip(ids, chunk, strict=True)
             ]
-            OutboxEntry.objects.insert(
-                [OutboxEntry(id=n.id, **publisher) for n in batch], load_bulk=False
-            )
+            OutboxEntry.objects.insert([relay.entry(n.id) for n in batch], load_bulk=False)
             Notification.objects.insert(batch, load_bulk=False)
+        relay.saved(batch)  # (after the block, as in create_notification)
     return len(recipients)
 
 

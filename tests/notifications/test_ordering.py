@@ -40,7 +40,6 @@ def test_the_relay_holds_a_newer_id_back_while_an_older_one_is_being_saved(
         orphan_after=60.0,
         batch_size=100,
     )
-    publisher = {"publisher": relay.instance_id, "topic": topic}
     request_a, ids = contextlib.ExitStack(), {}
     take_bound = ordering.publishable_below
 
@@ -48,9 +47,9 @@ def test_the_relay_holds_a_newer_id_back_while_an_older_one_is_being_saved(
         bound = take_bound()
         if not ids:
             (ids["a"],) = request_a.enter_context(ordering.new_ids(1))
-            OutboxEntry(id=ids["a"], **publisher).save(force_insert=True)
+            relay.entry(ids["a"]).save(force_insert=True)
             b, _ = service.create_notification(
-                sender_id=alice.id, user_id=bob.id, message="b", publisher=publisher
+                sender_id=alice.id, user_id=bob.id, message="b", relay=relay
             )
             ids["b"] = b.id
         return bound

@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from app.brokers import create_broker
+from app.ids import new_id
 from app.notifications import events, outbox, service
 from app.notifications.models import Notification
 from app.notifications.outbox import OutboxRelay
@@ -38,14 +39,26 @@ def published(relay):
     return messages
 
 
+def stored_differently(*notifications):
+    for notification in notifications:
+        Notification.objects(id=notification.id).update_one(set__message="as stored")
+
+
 def save(alice, bob, relay):
+    """Create a notification the way a request does (it is handed to the relay)."""
     notification, _ = service.create_notification(
-        sender_id=alice.id,
-        user_id=bob.id,
-        message="as saved",
-        publisher={"publisher": relay.instance_id, "topic": relay.topic},
+        sender_id=alice.id, user_id=bob.id, message="as saved", relay=relay
     )
-    Notification.objects(id=notification.id).update_one(set__message="as stored")
+    stored_differently(notification)
+    return notification
+
+
+def save_without_handing_over(alice, bob, relay):
+    """An entry of this relay whose notification it was not handed (an earlier process)."""
+    notification = Notification(id=new_id(), user_id=bob.id, sender_id=alice.id, message="x")
+    relay.entry(notification.id).save(force_insert=True)
+    notification.save(force_insert=True)
+    stored_differently(notification)
     return notification
 
 
@@ -54,18 +67,30 @@ def relay_all(relay):
         pass
 
 
-def test_a_notification_handed_over_is_published_as_saved(server, alice, bob, relay):
+def test_a_created_notification_is_published_as_saved(server, alice, bob, relay):
     with server.app.app_context():
-        relay.saved(save(alice, bob, relay))
+        save(alice, bob, relay)
         relay_all(relay)
         [payload] = published(relay)
     assert b'"as saved"' in payload
     assert relay._handed == {}
 
 
+def test_a_broadcast_is_published_as_saved(server, alice, bob, relay):
+    with server.app.app_context():
+        service.broadcast(
+            sender_id=alice.id, message="as saved", relay=relay, user_ids=[alice.id, bob.id]
+        )
+        stored_differently(*Notification.objects(sender_id=alice.id, message="as saved"))
+        relay_all(relay)
+        payloads = published(relay)
+    assert len(payloads) == 2
+    assert all(b'"as saved"' in p for p in payloads)
+
+
 def test_one_not_handed_over_is_read_back(server, alice, bob, relay):
     with server.app.app_context():
-        save(alice, bob, relay)
+        save_without_handing_over(alice, bob, relay)
         relay_all(relay)
         [payload] = published(relay)
     assert b'"as stored"' in payload
@@ -73,10 +98,10 @@ def test_one_not_handed_over_is_read_back(server, alice, bob, relay):
 
 def test_one_handed_over_after_it_went_out_is_forgotten_not_sent_again(server, alice, bob, relay):
     with server.app.app_context():
-        late = save(alice, bob, relay)
+        late = save_without_handing_over(alice, bob, relay)
         relay_all(relay)
         assert len(published(relay)) == 1
-        relay.saved(late)
+        relay.saved([late])
         relay_all(relay)
         assert published(relay) == []
     assert relay._handed == {}, "a handed notification whose entry is gone stays in memory"
@@ -85,9 +110,8 @@ def test_one_handed_over_after_it_went_out_is_forgotten_not_sent_again(server, a
 def test_beyond_the_limit_notifications_are_read_back(server, alice, bob, relay, monkeypatch):
     monkeypatch.setattr(outbox, "HANDED_LIMIT", 1)
     with server.app.app_context():
-        first, second = save(alice, bob, relay), save(alice, bob, relay)
-        relay.saved(first)
-        relay.saved(second)
+        save(alice, bob, relay)
+        save(alice, bob, relay)
         relay_all(relay)
         payloads = published(relay)
     assert [b'"as saved"' in p for p in payloads] == [True, False]
