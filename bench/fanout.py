@@ -2,11 +2,15 @@
 
     .venv/bin/python -m bench.fanout --broker kafka      # memory | kafka | rabbitmq | all
 
-`--clients` users (default 1,000) each hold one authenticated socket on one
-gunicorn gevent worker. Notification events, encoded by the app's own encoder
-with the send time in `data.t`, are published straight to the broker in steps
-of fixed rate (`--rates`, each for `--step-seconds`, open loop), so the REST
-API and the database are out of the path: this is broker -> consumer -> hub ->
+`--clients` sockets (default 1,000), one per user, on one gunicorn gevent
+worker; with `--sockets-per-user K` the same number of sockets belongs to
+clients/K users, so each broker message is K deliveries (a user with several
+tabs or devices) and the broker carries 1/K of the rate (`--rates` are always
+deliveries per second; results then go to `fanout-<broker>-<K>-per-user`).
+Notification events, encoded by the app's own encoder with the send time in
+`data.t`, are published straight to the broker in steps of fixed rate
+(`--rates`, each for `--step-seconds`, open loop), so the REST API and the
+database are out of the path: this is broker -> consumer -> hub ->
 sockets. Each step is a phase; the load generators count what each phase
 delivered and the latency from publish to receipt (same clock). A step is
 "kept up" when everything arrived at the offered rate with p99 under 50 ms.
@@ -76,8 +80,9 @@ def run_broker(kind, args):
     with Stack() as stack:
         mongodb_uri = stack.mongodb()
         broker_url = stack.broker(kind)
-        user_ids = harness.create_users(mongodb_uri, args.clients)
-        tokens = harness.mint_tokens(user_ids)
+        per_user = args.sockets_per_user
+        user_ids = harness.create_users(mongodb_uri, args.clients // per_user)
+        tokens = [token for token in harness.mint_tokens(user_ids) for _ in range(per_user)]
         app = "bench.herald_wsgi:app"
         with HeraldServer(mongodb_uri=mongodb_uri, broker_url=broker_url, app=app) as server:
             (worker,) = server.worker_pids()
@@ -93,7 +98,9 @@ def run_broker(kind, args):
                 connected = fleet.start(wait=120)
                 log(f"{kind}: {connected['ok']} sockets connected")
                 publishers = 1 if kind == "kafka" else args.rabbitmq_publishers
-                publish_step(kind, server, broker_url, user_ids, 500, 2, "warmup", publishers)
+                publish_step(
+                    kind, server, broker_url, user_ids, 500 / per_user, 2, "warmup", publishers
+                )
                 wait_idle(worker)
                 requests.delete(server.url + "/bench/gc", timeout=10).raise_for_status()
                 steps = []
@@ -106,7 +113,7 @@ def run_broker(kind, args):
                             server,
                             broker_url,
                             user_ids,
-                            rate,
+                            rate / per_user,
                             args.step_seconds,
                             str(rate),
                             publishers,
@@ -132,19 +139,25 @@ def run_broker(kind, args):
         result = summarize(kind, args, connected, steps, phases, lost)
         result["garbage_collector"] = collector
         result["profile"] = prof.info if prof else None
-        harness.save_result(f"fanout-{kind}", result, stack.info)
+        harness.save_result(result_name(kind, per_user), result, stack.info)
+
+
+def result_name(kind, sockets_per_user):
+    suffix = f"-{sockets_per_user}-per-user" if sockets_per_user > 1 else ""
+    return f"fanout-{kind}{suffix}"
 
 
 def summarize(kind, args, connected, steps, phases, lost):
     rows = []
     for step in steps:
         stats = phases.get(str(step["rate"]), {"n": 0, "lat": [], "first": 0, "last": 0})
+        expected = step["published"] * args.sockets_per_user
         span = max(stats["last"] - stats["first"], args.step_seconds * 0.999)
         lat = harness.percentiles(list(stats["lat"]))
         rows.append(
             {
                 "offered_per_second": step["rate"],
-                "expected": step["published"],
+                "expected": expected,
                 "published_per_second": round(
                     step["published"] / max(step.get("publish_seconds", 0), args.step_seconds)
                 ),
@@ -155,7 +168,7 @@ def summarize(kind, args, connected, steps, phases, lost):
                 "worker_cpu_percent": round(step["cpu"] * 100),
                 "worker_cpu_us_per_delivery": round(1e6 * step["cpu_s"] / max(stats["n"], 1), 1),
                 "loadavg": step["load"],
-                "kept_up": stats["n"] >= step["published"] and (lat["p99"] or 1e9) < 50,
+                "kept_up": stats["n"] >= expected and (lat["p99"] or 1e9) < 50,
             }
         )
     best = [r for r in rows if r["kept_up"]]
@@ -174,6 +187,7 @@ def summarize(kind, args, connected, steps, phases, lost):
             "rabbitmq": f"{args.rabbitmq_publishers} processes, buffered, no confirms",
         }[kind],
         "sockets": connected["ok"],
+        "sockets_per_user": args.sockets_per_user,
         "connect_errors": connected["errors"],
         "sockets_lost": lost,
         "steps": rows,
@@ -184,7 +198,10 @@ def summarize(kind, args, connected, steps, phases, lost):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--broker", default="all", choices=["memory", "kafka", "rabbitmq", "all"])
-    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=1000, help="sockets")
+    parser.add_argument(
+        "--sockets-per-user", type=int, default=1, help="deliveries per broker message"
+    )
     parser.add_argument(
         "--rates",
         type=lambda s: [int(x) for x in s.split(",")],

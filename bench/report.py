@@ -72,7 +72,9 @@ def capacity():
     return [_env(doc), "", *_table(header, rows)]
 
 
-def fanout():
+def fanout(sockets_per_user=1):
+    """The fan-out tables of one sockets-per-user setting (1: every delivery its own message)."""
+    suffix = f"-{sockets_per_user}-per-user" if sockets_per_user > 1 else ""
     lines = []
     header = [
         "broker",
@@ -90,7 +92,7 @@ def fanout():
         "load 1m",
     ]
     for broker in ("memory", "kafka", "rabbitmq"):
-        doc = _load(f"fanout-{broker}")
+        doc = _load(f"fanout-{broker}{suffix}")
         if not doc:
             lines += [f"_No fan-out result for {broker} yet._", ""]
             continue
@@ -198,7 +200,26 @@ def scaling():
     return lines
 
 
+def fanout_sockets_per_user_settings():
+    """The K > 1 of every `latest-fanout-<broker>-<K>-per-user.json`, ascending."""
+    found = {int(p.name.split("-")[-3]) for p in RESULTS.glob("latest-fanout-*-per-user.json")}
+    return sorted(found)
+
+
 def regenerate():
+    shared_sockets = [
+        line
+        for k in fanout_sockets_per_user_settings()
+        for line in (
+            f"### Fan-out, {k} sockets per user (broker → 1,000 sockets of {1000 // k} users)",
+            "",
+            f"Each broker message is {k} deliveries, so the broker carries 1/{k} of the "
+            "delivery rate; `offered/s` and `delivered/s` count deliveries, `published/s` "
+            "broker messages.",
+            "",
+            *fanout(k),
+        )
+    ]
     sections = [
         "### Capacity (one gevent worker)",
         "",
@@ -207,6 +228,7 @@ def regenerate():
         "### Fan-out (broker → 1,000 sockets, one worker)",
         "",
         *fanout(),
+        *shared_sockets,
         "### End to end (POST /api/notifications → WebSocket)",
         "",
         *e2e(),
