@@ -100,6 +100,9 @@ class Config:
         self.INSTANCE_ID = env_str("INSTANCE_ID", default_instance_id())
         self.CONSUMER_ENABLED = env_bool("CONSUMER_ENABLED", True)
 
+        # How long an Idempotency-Key is remembered (a day, like Stripe's).
+        self.IDEMPOTENCY_KEY_TTL = env_float("IDEMPOTENCY_KEY_TTL", 24 * 3600.0)
+
         self.OUTBOX_POLL_INTERVAL = env_float("OUTBOX_POLL_INTERVAL", 1.0)
         self.OUTBOX_ORPHAN_AFTER = env_float("OUTBOX_ORPHAN_AFTER", 10.0)
         self.OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 500)

@@ -47,6 +47,7 @@ class Notifications(MethodView):
             type=body.get("type"),
             data=body.get("data"),
             idempotency_key=headers.get("idempotency_key"),
+            key_ttl=current_app.config["IDEMPOTENCY_KEY_TTL"],
             relay=runtime_of(current_app).relay,
         )
         if replayed:

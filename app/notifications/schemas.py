@@ -123,6 +123,7 @@ class IdempotencyHeaderSchema(ma.Schema):
         validate=validate.Length(min=1, max=255),
         metadata={
             "description": "Repeat a request safely: the same key from the same sender "
-            "returns the first result and creates nothing new."
+            "returns the first result and creates nothing new. Keys are remembered for "
+            "IDEMPOTENCY_KEY_TTL (a day by default); after that a key is a new request."
         },
     )

@@ -9,6 +9,8 @@ instance's `relay`: its entries name it, and it is handed what was saved.
 import contextlib
 import hashlib
 import json
+import time
+from datetime import timedelta
 
 from mongoengine.errors import NotUniqueError
 
@@ -21,15 +23,28 @@ from app.notifications.models import IdempotencyRecord, Notification, OutboxEntr
 from app.pagination import page_of
 
 INSERT_BATCH = 1000
+# Expired idempotency keys are deleted by the first claim after this many seconds.
+KEY_PURGE_INTERVAL = 60.0
+_keys_purged_at = None  # monotonic time of this process's last purge
 
 
 def create_notification(
-    *, sender_id, user_id, message, relay, type=None, data=None, idempotency_key=None
+    *,
+    sender_id,
+    user_id,
+    message,
+    relay,
+    type=None,
+    data=None,
+    idempotency_key=None,
+    key_ttl=None,
 ):
     """Store a notification for `user_id`; returns `(notification, replayed)`.
 
     With an idempotency key the notification's id is chosen and recorded first,
     so a retry of the same request finds or finishes the same notification.
+    A key is remembered for `key_ttl` seconds (given with every key; the route
+    passes IDEMPOTENCY_KEY_TTL); after that it is a new request.
     """
     if not is_uuid(user_id) or not User.exists(user_id):
         raise NotFound("No such recipient.", errors={"userId": ["No user has this id."]})
@@ -44,7 +59,7 @@ def create_notification(
         if not idempotency_key:
             notification = _insert(Notification(id=planned_id, **fields), relay)
         else:
-            record = _claim_key(sender_id, idempotency_key, fields, planned_id)
+            record = _claim_key(sender_id, idempotency_key, fields, planned_id, key_ttl)
             existing = Notification.objects(id=record.notification_id).first()
             if existing:
                 return existing, True
@@ -55,15 +70,31 @@ def create_notification(
     return notification, False
 
 
-def _claim_key(sender_id, key, fields, planned_id):
+def _claim_key(sender_id, key, fields, planned_id, ttl):
+    """The key's record: a new one naming `planned_id`, or the one of an earlier try."""
     fingerprint = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+    expired = now() - timedelta(seconds=ttl)
+    _purge_expired_keys(expired)
     record = IdempotencyRecord(
         id=f"{sender_id}:{key}", fingerprint=fingerprint, notification_id=planned_id
     )
     try:
         record.save(force_insert=True)
+        return record
     except NotUniqueError:
-        record = IdempotencyRecord.objects(id=record.id).first()
+        pass
+    # A record past its time is forgotten: this request takes the key over (the filter
+    # on its age makes one of two such requests win, the other then replays it).
+    taken_over = IdempotencyRecord.objects(id=record.id, created_at__lt=expired).update_one(
+        set__fingerprint=fingerprint,
+        set__notification_id=planned_id,
+        set__created_at=record.created_at,
+    )
+    if taken_over:
+        return record
+    record = IdempotencyRecord.objects(id=record.id).first()
+    if record is None:  # purged between the two writes: it was expired, so claim it anew
+        return _claim_key(sender_id, key, fields, planned_id, ttl)
     if record.fingerprint != fingerprint:
         raise Unprocessable(
             "This Idempotency-Key was already used with a different request.",
@@ -81,6 +112,16 @@ def _insert(notification, relay):
     except NotUniqueError:  # the same idempotent request, running concurrently
         notification = Notification.objects.get(id=notification.id)
     return notification
+
+
+def _purge_expired_keys(expired):
+    """Delete the records of expired keys, at most once a KEY_PURGE_INTERVAL per process
+    (FerretDB has no TTL indexes, and a purge per request would scan the collection)."""
+    global _keys_purged_at
+    if _keys_purged_at is not None and time.monotonic() - _keys_purged_at < KEY_PURGE_INTERVAL:
+        return
+    _keys_purged_at = time.monotonic()
+    IdempotencyRecord.objects(created_at__lt=expired).delete()
 
 
 def broadcast(*, sender_id, message, relay, user_ids=None, all_users=False, type=None, data=None):

@@ -1,10 +1,12 @@
 """The notifications REST API against a running Herald."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pymongo
 import pytest
 
+from app.notifications import service
 from tests.support.clients import Api
 from tests.support.servers import LiveServer
 
@@ -236,3 +238,50 @@ def test_broadcast_recipients_are_capped_by_config(make_config):
         assert ok.json() == {"count": 2}
     finally:
         live.stop()
+
+
+def age_idempotency_keys(mongodb_uri, sender, hours):
+    with pymongo.MongoClient(mongodb_uri) as client:
+        client.get_default_database().idempotency_keys.update_many(
+            {"_id": {"$regex": f"^{sender.id}:"}},
+            {"$set": {"created_at": datetime.now(UTC) - timedelta(hours=hours)}},
+        )
+
+
+def test_an_idempotency_key_is_forgotten_after_a_day(api, alice, bob, mongodb_uri):
+    headers = {"Idempotency-Key": f"key-{uuid.uuid4()}"}
+    body = {"userId": bob.id, "message": "monday"}
+    first = api.post("/api/notifications", account=alice, json=body, headers=headers).json()
+
+    age_idempotency_keys(mongodb_uri, alice, hours=23)
+    again = api.post("/api/notifications", account=alice, json=body, headers=headers)
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.json() == first
+
+    age_idempotency_keys(mongodb_uri, alice, hours=25)
+    later = api.post(
+        "/api/notifications", account=alice, json={**body, "message": "tuesday"}, headers=headers
+    )
+    assert later.status_code == 201 and "Idempotent-Replayed" not in later.headers
+    assert later.json()["id"] != first["id"]
+    # From now on the key stands for the new request.
+    repeat = api.post(
+        "/api/notifications", account=alice, json={**body, "message": "tuesday"}, headers=headers
+    )
+    assert repeat.headers.get("Idempotent-Replayed") == "true"
+    assert repeat.json()["id"] == later.json()["id"]
+    assert api.get("/api/notifications", account=bob).json()["meta"]["total"] == 2
+
+
+def test_expired_idempotency_keys_are_deleted(api, alice, bob, mongodb_uri, monkeypatch):
+    monkeypatch.setattr(service, "KEY_PURGE_INTERVAL", 0.0)
+    body = {"userId": bob.id, "message": "hi"}
+    for key in ("old-1", "old-2"):
+        api.post("/api/notifications", account=alice, json=body, headers={"Idempotency-Key": key})
+    age_idempotency_keys(mongodb_uri, alice, hours=25)
+
+    api.post("/api/notifications", account=alice, json=body, headers={"Idempotency-Key": "new"})
+    with pymongo.MongoClient(mongodb_uri) as client:
+        kept = client.get_default_database().idempotency_keys.distinct(
+            "_id", {"_id": {"$regex": f"^{alice.id}:"}}
+        )
+    assert kept == [f"{alice.id}:new"]
