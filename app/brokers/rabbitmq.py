@@ -129,8 +129,9 @@ class RabbitMQSubscription(Subscription):
             # Settles every delivery up to `through`, all of them acked by the caller.
             channel.basic_ack(delivery_tag=through, multiple=True)
         for tag in sorted(acked):  # acked ahead of an older delivery still in hand
-            channel.basic_ack(delivery_tag=tag)
-            unacked.remove(tag)
+            if tag in unacked:  # (acked twice: settled already, and the broker would refuse)
+                channel.basic_ack(delivery_tag=tag)
+                unacked.remove(tag)
         acked.clear()
 
     def close(self):

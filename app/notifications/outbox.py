@@ -4,17 +4,17 @@ Requests only write an `OutboxEntry` (`entry`) and the notification; this
 background loop publishes announced notifications, oldest first, and deletes
 their entries. A broker outage just leaves entries waiting; the loop retries
 with backoff, so an accepted notification is never lost. Each instance relays
-its own entries at once (`saved`) and, on its periodic sweep, those of instances that died (their
-heartbeat expired) once older than OUTBOX_ORPHAN_AFTER, if meant for the same
-topic; a live instance's entries stay its own however long its broker is away.
-An entry whose notification never got saved (a crash between the two writes)
-is dropped once it is that old.
+its own entries at once (`saved`) and, on its periodic sweep, those of
+instances that died (their heartbeat expired) once older than
+OUTBOX_ORPHAN_AFTER, if meant for the same topic; a live instance's entries
+stay its own however long its broker is away. An entry whose notification
+never got saved (a crash between the two writes) is dropped once it is that old.
 
 The instance that saved a notification hands it to its relay (`saved`), which
 then publishes it without reading it back; notifications it was not handed (an
 orphan, one saved while the relay held `HANDED_LIMIT` already) are read from
-the database. Reading back cost a query per batch, and FerretDB
-answers an `_id` `$in` by scanning the whole collection.
+the database. Reading back cost a query per batch, and FerretDB answers an
+`_id` `$in` by scanning the whole collection.
 """
 
 import logging

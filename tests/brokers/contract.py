@@ -39,6 +39,13 @@ def values(messages):
     return [message.value.decode() for message in messages]
 
 
+def publish_numbered(broker, topic, count):
+    """Publish "message 0" .. "message <count-1>" with one key, as one batch; their texts."""
+    sent = [f"message {n}" for n in range(count)]
+    broker.publish_many([OutgoingMessage(topic, v.encode(), key="user-1") for v in sent])
+    return sent
+
+
 class BrokerContract:
     @pytest.fixture
     def broker_url(self):
@@ -138,8 +145,7 @@ class BrokerContract:
     ):
         group = unique("group")
         subscription = subscribe(group)
-        sent = [f"message {n}" for n in range(30)]
-        broker.publish_many([OutgoingMessage(topic, v.encode(), key="user-1") for v in sent])
+        sent = publish_numbered(broker, topic, 30)
 
         batches, deadline = [], time.monotonic() + DELIVERY_TIMEOUT
         while sum(map(len, batches)) < len(sent) and time.monotonic() < deadline:
@@ -159,8 +165,7 @@ class BrokerContract:
     ):
         group = unique("group")
         subscription = subscribe(group)
-        sent = [f"message {n}" for n in range(6)]
-        broker.publish_many([OutgoingMessage(topic, v.encode(), key="user-1") for v in sent])
+        sent = publish_numbered(broker, topic, 6)
         received = collect(subscription, len(sent), ack=False)
         assert values(received) == sent
 

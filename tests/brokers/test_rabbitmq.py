@@ -2,8 +2,13 @@
 
 import pytest
 
-from app.brokers import OutgoingMessage
-from tests.brokers.contract import NetworkBrokerContract, collect, unique, values
+from tests.brokers.contract import (
+    NetworkBrokerContract,
+    collect,
+    publish_numbered,
+    unique,
+    values,
+)
 from tests.support.services import free_port
 
 
@@ -22,9 +27,7 @@ class TestRabbitMQBroker(NetworkBrokerContract):
         """In-order acks go as one `multiple` ack; it must not settle an unacked message."""
         group = unique("group")
         subscription = subscribe(group)
-        sent = [f"message {n}" for n in range(10)]
-        broker.publish_many([OutgoingMessage(topic, v.encode(), key="user-1") for v in sent])
-        received = collect(subscription, len(sent), ack=False)
+        received = collect(subscription, len(publish_numbered(broker, topic, 10)), ack=False)
 
         subscription.ack_many(received[:3])  # in order
         subscription.ack_many([received[6], received[5]])  # ahead of 3 and 4
