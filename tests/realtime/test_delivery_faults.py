@@ -8,6 +8,7 @@ import time
 import uuid
 
 import pytest
+import requests
 import websocket
 
 from app.brokers import BrokerUnavailable
@@ -222,6 +223,19 @@ def test_gunicorn_gevent_worker_delivers(mongodb_uri):
         socket_.close()
     finally:
         herald.stop()
+
+
+def test_the_gunicorn_worker_freezes_its_start_up_objects_and_defers_full_collections(
+    mongodb_uri,
+):
+    probe = "tests.support.collector_probe:app"
+    herald = HeraldProcess(herald_env(mongodb_uri), app=probe).start()
+    try:
+        settings = requests.get(herald.url + "/test/collector", timeout=5).json()
+    finally:
+        herald.stop()
+    assert settings["frozen"] > 0, "gc.freeze() was not called in the worker"
+    assert settings["thresholds"][2] == 100
 
 
 @pytest.mark.slow

@@ -68,7 +68,8 @@ class HeraldProcess:
         for herald in list(cls.running):
             herald.kill()
 
-    def __init__(self, env, *, port=None, log_path=None):
+    def __init__(self, env, *, port=None, log_path=None, app="wsgi:app"):
+        self.app = app
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(self.port)}
@@ -83,7 +84,7 @@ class HeraldProcess:
             "gunicorn",
             "-c",
             str(ROOT / "gunicorn.conf.py"),
-            "wsgi:app",
+            self.app,
         ]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
