@@ -186,6 +186,22 @@ def raw_websocket(url, token):
     return conn
 
 
+def closed_by_server(conn, timeout):
+    """Read what the server still sends (pings, a close frame) until it closes the TCP
+    connection; False if it is still open after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        conn.settimeout(left)
+        try:
+            if conn.recv(65536) == b"":
+                return True
+        except TimeoutError:
+            return False
+        except ConnectionResetError:
+            return True
+    return False
+
+
 def test_server_pings_and_drops_a_client_that_never_answers(own_server):
     live = own_server(WS_PING_INTERVAL=0.5)
     api = Api(live.url)
@@ -205,6 +221,26 @@ def test_server_pings_and_drops_a_client_that_never_answers(own_server):
     assert wait_until(lambda: live.realtime.hub.socket_count() == 0, 10), "dead client kept"
     assert wait_until(lambda: not api.get("/api/users/me", account=bob).json()["connected"], 5)
     silent.close()
+
+
+@pytest.mark.slow
+def test_under_gunicorn_the_hub_drops_a_client_that_never_answers_pings(mongodb_uri):
+    """The ping loop runs in the gevent worker as in the threaded test server."""
+    herald = HeraldProcess(herald_env(mongodb_uri, WS_PING_INTERVAL="0.5")).start()
+    try:
+        api = Api(herald.url)
+        bob = api.register("bob")
+
+        def connected():
+            return api.get("/api/users/me", account=bob).json()["connected"]
+
+        silent = raw_websocket(herald.url, bob.access_token)
+        assert wait_until(connected, 5)
+        assert wait_until(lambda: not connected(), 10), "a client that never answers was kept"
+        assert closed_by_server(silent, 5), "its connection stayed open"
+        silent.close()
+    finally:
+        herald.stop()
 
 
 @pytest.mark.slow

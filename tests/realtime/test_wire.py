@@ -10,7 +10,7 @@ from wsproto.frame_protocol import FrameProtocol
 
 from app.realtime import wire
 from tests.support.clients import Api, Socket, wait_until
-from tests.support.servers import LiveServer
+from tests.support.servers import HeraldProcess, LiveServer, herald_env
 
 
 @pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 200_000])
@@ -84,6 +84,30 @@ def test_a_client_that_negotiates_compression_gets_compressed_frames(make_config
         compressed.close()
     finally:
         live.stop()
+
+
+@pytest.mark.slow
+def test_under_gunicorn_a_compressing_client_gets_compressed_frames(mongodb_uri):
+    """The permessage-deflate path in the gevent worker, beside a plain socket."""
+    herald = HeraldProcess(herald_env(mongodb_uri, WS_PERMESSAGE_DEFLATE="true")).start()
+    try:
+        api = Api(herald.url)
+        alice, bob = api.register("alice"), api.register("bob")
+        compressed = CompressingClient(herald.url, bob.access_token)
+        plain = Socket.open(herald.url, bob.access_token)
+        assert compressed.next_message()["type"] == "ready"
+        assert plain.receive_type("ready") is not None
+
+        sent = [api.notify(alice, bob, f"squeezed {n} " + "abc" * 200) for n in range(3)]
+        for notification in sent:
+            message = compressed.next_message()
+            assert (message["type"], message["data"]) == ("notification", notification)
+            assert plain.receive_type("notification")["data"] == notification
+        assert compressed.compressed_frames >= 3
+        plain.close()
+        compressed.close()
+    finally:
+        herald.stop()
 
 
 class CompressingClient:
