@@ -34,8 +34,9 @@ from app.realtime import presence
 
 logger = logging.getLogger(__name__)
 
-# Notifications kept for the relay while the broker is away; beyond it they are read back.
-HANDED_LIMIT = 10_000
+# Notifications kept for the relay (about 1.4 KB each plus their data): four batches,
+# plenty while the broker takes them; what a long outage piles up beyond it is read back.
+HANDED_LIMIT = 2_000
 
 
 def of_topic(topic):
