@@ -31,14 +31,6 @@ def relay():
     return relay
 
 
-def published(relay):
-    messages = []
-    while (message := relay.subscription.poll(0.2)) is not None:
-        relay.subscription.ack(message)
-        messages.append(events.decode(message.value).payload)
-    return messages
-
-
 def stored_differently(*notifications):
     for notification in notifications:
         Notification.objects(id=notification.id).update_one(set__message="as stored")
@@ -63,15 +55,20 @@ def save_without_handing_over(alice, bob, relay):
 
 
 def relay_all(relay):
+    """Run the relay until it settles nothing more; the payloads it published."""
     while relay.relay_once():
         pass
+    payloads = []
+    while (message := relay.subscription.poll(0.2)) is not None:
+        relay.subscription.ack(message)
+        payloads.append(events.decode(message.value).payload)
+    return payloads
 
 
 def test_a_created_notification_is_published_as_saved(server, alice, bob, relay):
     with server.app.app_context():
         save(alice, bob, relay)
-        relay_all(relay)
-        [payload] = published(relay)
+        [payload] = relay_all(relay)
     assert b'"as saved"' in payload
     assert relay._handed == {}
 
@@ -82,8 +79,7 @@ def test_a_broadcast_is_published_as_saved(server, alice, bob, relay):
             sender_id=alice.id, message="as saved", relay=relay, user_ids=[alice.id, bob.id]
         )
         stored_differently(*Notification.objects(sender_id=alice.id, message="as saved"))
-        relay_all(relay)
-        payloads = published(relay)
+        payloads = relay_all(relay)
     assert len(payloads) == 2
     assert all(b'"as saved"' in p for p in payloads)
 
@@ -91,19 +87,16 @@ def test_a_broadcast_is_published_as_saved(server, alice, bob, relay):
 def test_one_not_handed_over_is_read_back(server, alice, bob, relay):
     with server.app.app_context():
         save_without_handing_over(alice, bob, relay)
-        relay_all(relay)
-        [payload] = published(relay)
+        [payload] = relay_all(relay)
     assert b'"as stored"' in payload
 
 
 def test_one_handed_over_after_it_went_out_is_forgotten_not_sent_again(server, alice, bob, relay):
     with server.app.app_context():
         late = save_without_handing_over(alice, bob, relay)
-        relay_all(relay)
-        assert len(published(relay)) == 1
+        assert len(relay_all(relay)) == 1
         relay.saved([late])
-        relay_all(relay)
-        assert published(relay) == []
+        assert relay_all(relay) == []
     assert relay._handed == {}, "a handed notification whose entry is gone stays in memory"
 
 
@@ -112,6 +105,5 @@ def test_beyond_the_limit_notifications_are_read_back(server, alice, bob, relay,
     with server.app.app_context():
         save(alice, bob, relay)
         save(alice, bob, relay)
-        relay_all(relay)
-        payloads = published(relay)
+        payloads = relay_all(relay)
     assert [b'"as saved"' in p for p in payloads] == [True, False]

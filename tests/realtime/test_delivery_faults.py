@@ -226,8 +226,7 @@ def test_server_pings_and_drops_a_client_that_never_answers(own_server):
 @pytest.mark.slow
 def test_under_gunicorn_the_hub_drops_a_client_that_never_answers_pings(mongodb_uri):
     """The ping loop runs in the gevent worker as in the threaded test server."""
-    herald = HeraldProcess(herald_env(mongodb_uri, WS_PING_INTERVAL="0.5")).start()
-    try:
+    with HeraldProcess(herald_env(mongodb_uri, WS_PING_INTERVAL="0.5")).start() as herald:
         api = Api(herald.url)
         bob = api.register("bob")
 
@@ -238,8 +237,6 @@ def test_under_gunicorn_the_hub_drops_a_client_that_never_answers_pings(mongodb_
         assert closed_by_server(silent, 10), "a client that never answers was kept"
         assert wait_until(lambda: not connected(), 5), "its presence outlived the socket"
         silent.close()
-    finally:
-        herald.stop()
 
 
 @pytest.mark.slow
@@ -264,11 +261,8 @@ def test_the_gunicorn_worker_freezes_its_start_up_objects_and_defers_full_collec
     mongodb_uri,
 ):
     probe = "tests.support.collector_probe:app"
-    herald = HeraldProcess(herald_env(mongodb_uri), app=probe).start()
-    try:
+    with HeraldProcess(herald_env(mongodb_uri), app=probe).start() as herald:
         settings = requests.get(herald.url + "/test/collector", timeout=5).json()
-    finally:
-        herald.stop()
     assert settings["frozen"] > 0, "gc.freeze() was not called in the worker"
     assert settings["thresholds"] == [10_000, 10, 100]
 

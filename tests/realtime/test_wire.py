@@ -89,8 +89,7 @@ def test_a_client_that_negotiates_compression_gets_compressed_frames(make_config
 @pytest.mark.slow
 def test_under_gunicorn_a_compressing_client_gets_compressed_frames(mongodb_uri):
     """The permessage-deflate path in the gevent worker, beside a plain socket."""
-    herald = HeraldProcess(herald_env(mongodb_uri, WS_PERMESSAGE_DEFLATE="true")).start()
-    try:
+    with HeraldProcess(herald_env(mongodb_uri, WS_PERMESSAGE_DEFLATE="true")).start() as herald:
         api = Api(herald.url)
         alice, bob = api.register("alice"), api.register("bob")
         compressed = CompressingClient(herald.url, bob.access_token)
@@ -106,8 +105,6 @@ def test_under_gunicorn_a_compressing_client_gets_compressed_frames(mongodb_uri)
         assert compressed.compressed_frames >= 3
         plain.close()
         compressed.close()
-    finally:
-        herald.stop()
 
 
 class CompressingClient:

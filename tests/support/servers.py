@@ -117,6 +117,12 @@ class HeraldProcess:
             time.sleep(0.2)
         raise RuntimeError(f"Herald did not become ready; see {self.log_path}")
 
+    def __enter__(self):  # `with HeraldProcess(env).start() as herald:` stops it after
+        return self
+
+    def __exit__(self, *_exc):
+        self.stop()
+
     def stop(self):
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
