@@ -7,21 +7,36 @@ BIN := $(VENV)/bin
 # The stamp changes with setup.cfg, so editing dependencies reinstalls them.
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | md5sum | cut -c1-12)
 
-.PHONY: run test lint format venv services-stop clean
+.PHONY: run test lint format docs venv services-stop clean
 
 run: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/run.sh
 
-test: $(STAMP)
-	$(BIN)/ruff check .
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# ruff, then the dependency rules between app's packages ([importlinter] in setup.cfg).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	PYTHONPATH="$(CURDIR)" $(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The only way the docs change (tests and benchmarks write untracked files): the
+# benchmark tables from bench/results/latest-*.json, the kill-test figures from
+# the newest complete run in .run/reliability/, the README's screenshot from the
+# last browser-test run (test-artifacts/). Starts no server.
+docs: $(STAMP)
+	$(BIN)/python -m bench.report
+	$(BIN)/python -m tests.support.reliability_report
+	@shot=test-artifacts/screenshots/docs-screenshot.png; \
+	if [ -f $$shot ]; then \
+		cp $$shot docs/screenshot.png && echo "docs/screenshot.png copied from $$shot."; \
+	else \
+		echo "docs/screenshot.png left as it is: no $$shot (run pytest tests/e2e)."; \
+	fi
 
 venv: $(STAMP)
 

@@ -1,7 +1,9 @@
 """Herald settings, read from the environment (and from `.env` in development).
 
 Every tunable of the service lives here; the rest of the code reads
-`current_app.config` and never `os.environ`.
+`current_app.config` and never `os.environ`. Settings made of other settings
+(`BROKER_OPTIONS`, `SOCK_SERVER_OPTIONS`) are properties, so they follow their
+parts when a test or `create_app({...})` overrides one.
 """
 
 import os
@@ -11,27 +13,8 @@ import uuid
 
 from dotenv import load_dotenv
 
-API_DESCRIPTION = """\
-Herald stores notifications, pushes them through a message broker and delivers
-them to every WebSocket the recipient has open.
-
-**Authentication.** `POST /api/login` returns an access token; send it as
-`Authorization: Bearer <token>`.
-
-**Errors.** Every error has the shape `{code, status, message, errors}`.
-
-**Realtime.** `GET /ws?token=<access token>` (or the `Authorization` header on
-the handshake) upgrades to a WebSocket; a missing or bad token gets 401. Frames
-are JSON objects with a `type`: `notification` (`data` is the notification as
-REST returns it), `ready`, `read`, `pong` and `error`. Send `{"type": "read",
-"id": "..."}` to mark one read, `{"type": "ping"}` to check the line. Reconnect
-with `since=<last notification id seen>` to receive what was missed, oldest
-first, before `ready`.
-"""
-
 # The default secret marks a development setup; production refuses it.
 DEFAULT_JWT_SECRET = "herald-development-secret-change-me"
-BASEDIR = os.path.abspath(os.path.dirname(__file__))
 
 
 def env_str(name, default=None):
@@ -82,23 +65,20 @@ class Config:
         self.BROKER_GROUP_PREFIX = env_str("BROKER_GROUP_PREFIX", "herald")
         self.BROKER_PUBLISH_TIMEOUT = env_float("BROKER_PUBLISH_TIMEOUT", 5.0)
         self.BROKER_CHECK_TIMEOUT = env_float("BROKER_CHECK_TIMEOUT", 2.5)
-        # Adapter tuning; each adapter reads the keys it knows (app/brokers/kafka.py,
-        # app/brokers/rabbitmq.py) and ignores the rest.
-        self.BROKER_OPTIONS = {
-            "publish_timeout": self.BROKER_PUBLISH_TIMEOUT,
-            "check_timeout": self.BROKER_CHECK_TIMEOUT,
-            "partitions": env_int("KAFKA_PARTITIONS", 3),
-            "replication_factor": env_int("KAFKA_REPLICATION_FACTOR", 1),
-            "fetch_wait_max_ms": env_int("KAFKA_FETCH_WAIT_MAX_MS", 10),
-            "session_timeout_ms": env_int("KAFKA_SESSION_TIMEOUT_MS", 6000),
-            "linger_ms": env_int("KAFKA_LINGER_MS", 2),
-            "debug": env_str("KAFKA_DEBUG", ""),
-            "prefetch_count": env_int("RABBITMQ_PREFETCH_COUNT", 300),
-            "queue_expires": env_float("RABBITMQ_QUEUE_EXPIRES", 600.0),
-            "heartbeat": env_int("RABBITMQ_HEARTBEAT", 30),
-        }
+        self.KAFKA_PARTITIONS = env_int("KAFKA_PARTITIONS", 3)
+        self.KAFKA_REPLICATION_FACTOR = env_int("KAFKA_REPLICATION_FACTOR", 1)
+        self.KAFKA_FETCH_WAIT_MAX_MS = env_int("KAFKA_FETCH_WAIT_MAX_MS", 10)
+        self.KAFKA_SESSION_TIMEOUT_MS = env_int("KAFKA_SESSION_TIMEOUT_MS", 6000)
+        self.KAFKA_LINGER_MS = env_int("KAFKA_LINGER_MS", 2)
+        self.KAFKA_DEBUG = env_str("KAFKA_DEBUG", "")
+        self.RABBITMQ_PREFETCH_COUNT = env_int("RABBITMQ_PREFETCH_COUNT", 300)
+        self.RABBITMQ_QUEUE_EXPIRES = env_float("RABBITMQ_QUEUE_EXPIRES", 600.0)
+        self.RABBITMQ_HEARTBEAT = env_int("RABBITMQ_HEARTBEAT", 30)
         self.INSTANCE_ID = env_str("INSTANCE_ID", default_instance_id())
         self.CONSUMER_ENABLED = env_bool("CONSUMER_ENABLED", True)
+        # Off: the app starts no background loop (relay, consumer, heartbeat): for
+        # `flask` commands and tests that only look at the app.
+        self.BACKGROUND_TASKS = env_bool("BACKGROUND_TASKS", True)
 
         # How long an Idempotency-Key is remembered (a day, like Stripe's).
         self.IDEMPOTENCY_KEY_TTL = env_float("IDEMPOTENCY_KEY_TTL", 24 * 3600.0)
@@ -153,18 +133,42 @@ class Config:
         self.API_TITLE = "Herald"
         self.API_VERSION = "1.0.0"
         self.OPENAPI_VERSION = "3.0.3"
-        self.API_SPEC_OPTIONS = {"info": {"description": API_DESCRIPTION}}
         self.OPENAPI_URL_PREFIX = "/api-docs"
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.OPENAPI_SWAGGER_UI_PATH = "/"
         # Swagger UI is served from the swagger-ui-bundle package, never a CDN.
         self.OPENAPI_SWAGGER_UI_URL = "/api-docs/static/"
-        # Herald pings every socket from one loop (WS_PING_INTERVAL, app/realtime/wire.py),
-        # not from simple-websocket's per-socket selector.
-        self.SOCK_SERVER_OPTIONS = {
-            "ping_interval": None,
-            "max_message_size": self.WS_MAX_MESSAGE_SIZE,
+
+    @property
+    def BROKER_OPTIONS(self):
+        """Adapter tuning; each adapter reads the keys it knows (app/brokers/kafka.py,
+        app/brokers/rabbitmq.py) and ignores the rest."""
+        return {
+            "publish_timeout": self.BROKER_PUBLISH_TIMEOUT,
+            "check_timeout": self.BROKER_CHECK_TIMEOUT,
+            "partitions": self.KAFKA_PARTITIONS,
+            "replication_factor": self.KAFKA_REPLICATION_FACTOR,
+            "fetch_wait_max_ms": self.KAFKA_FETCH_WAIT_MAX_MS,
+            "session_timeout_ms": self.KAFKA_SESSION_TIMEOUT_MS,
+            "linger_ms": self.KAFKA_LINGER_MS,
+            "debug": self.KAFKA_DEBUG,
+            "prefetch_count": self.RABBITMQ_PREFETCH_COUNT,
+            "queue_expires": self.RABBITMQ_QUEUE_EXPIRES,
+            "heartbeat": self.RABBITMQ_HEARTBEAT,
         }
+
+    @property
+    def SOCK_SERVER_OPTIONS(self):
+        """flask-sock's options. Herald pings every socket from one loop
+        (WS_PING_INTERVAL, app/realtime/heartbeat.py), not from simple-websocket's
+        per-socket selector."""
+        return {"ping_interval": None, "max_message_size": self.WS_MAX_MESSAGE_SIZE}
+
+    def apply(self, overrides):
+        """Set the settings in `overrides` (a dict); derived ones follow. Returns self."""
+        for name, value in overrides.items():
+            setattr(self, name, value)
+        return self
 
     def validate(self):
         """Refuse settings that are unsafe for this environment."""
@@ -208,7 +212,8 @@ def load_config(name=None):
     """The settings object for HERALD_ENV (default development), `.env` applied first."""
     name = name or os.environ.get("HERALD_ENV", "development")
     if name == "development":
-        load_dotenv(os.path.join(BASEDIR, ".env"))
+        # The working directory's .env: config.py may be installed in site-packages.
+        load_dotenv(os.path.join(os.getcwd(), ".env"))
     try:
         config = CONFIGS[name]()
     except KeyError:

@@ -31,11 +31,11 @@ def on_starting(server):
         )
 
 
-def _realtime_of(worker):
-    from app.realtime import EXTENSION
+def _node_of(worker):
+    from app.extensions import NODE
 
     app = getattr(worker, "wsgi", None)
-    return getattr(app, "extensions", {}).get(EXTENSION) if app else None
+    return getattr(app, "extensions", {}).get(NODE) if app else None
 
 
 def post_worker_init(worker):
@@ -50,9 +50,9 @@ def post_worker_init(worker):
     stop_accepting = worker.handle_exit
 
     def handle_exit(sig, frame):
-        realtime = _realtime_of(worker)
-        if realtime is not None:
-            gevent.spawn(realtime.hub.close_all, 1001, "Server restarting; reconnect")
+        node = _node_of(worker)
+        if node is not None:
+            gevent.spawn(node.hub.close_all, 1001, "Server restarting; reconnect")
         stop_accepting(sig, frame)
 
     signal.signal(signal.SIGTERM, handle_exit)
@@ -75,9 +75,9 @@ def _tune_the_collector():
     bookkeeping) outlives 700 allocations, so with Kafka every batch was
     collected young and promoted, feeding the middle and full passes: ~700 young
     passes per run, up to 25 ms each. With 10,000 the batch is freed by reference
-    counting first and the same runs had no pass at all (bench/results/ab/
-    fanout-kafka-young*.json). During a connection storm, when objects do live
-    on, a young pass walks at most 10,000 objects.
+    counting first and the same runs had no pass at all (docs/BENCHMARKS.md,
+    "Young collections"). During a connection storm, when objects do live on, a
+    young pass walks at most 10,000 objects.
     """
     import gc
 
@@ -87,6 +87,6 @@ def _tune_the_collector():
 
 
 def worker_exit(server, worker):
-    realtime = _realtime_of(worker)
-    if realtime is not None:
-        realtime.stop()
+    node = _node_of(worker)
+    if node is not None:
+        node.stop()

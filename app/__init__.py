@@ -1,43 +1,49 @@
-"""Herald: real-time notifications over REST, a message broker and WebSockets."""
+"""Herald: real-time notifications over REST, a message broker and WebSockets.
+
+This module holds the app factory only. The factory imports the rest of the
+app itself, as flaskr does: importing one part (`app.auth.service`, say) runs
+this module first, and must not load every other part with it.
+"""
 
 import logging
 
-import swagger_ui_bundle
-from flask import Blueprint, Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
+from flask import Flask
 
-from app import request_limits
+from config import Config, load_config
 
 logger = logging.getLogger(__name__)
 
 
-def create_app(config=None):
+def create_app(config: Config | dict | None = None) -> Flask:
     """Build a Herald app; `config` is a settings object, or a dict of overrides."""
-    from config import load_config
-
     app = Flask(__name__)
-    settings = config if config is not None and not isinstance(config, dict) else load_config()
-    app.config.from_object(settings)
+    settings = config if isinstance(config, Config) else load_config()
     if isinstance(config, dict):
-        app.config.update(config)
+        settings.apply(config)
+    app.config.from_object(settings)
     logging.basicConfig(
         level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     _init_extensions(app)
     _register_blueprints(app)
-    app.before_request(request_limits.check_body)
-
-    from app import realtime
-
-    realtime.init_app(app)
+    _start_node(app)
     _bootstrap_admin(app)
     return app
 
 
+def _start_node(app):
+    from app import node
+
+    node.init_app(app)
+
+
 def _init_extensions(app):
-    from app import cli, database, errors, headers, ratelimit
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from app import cli, database, errors, headers, ratelimit, request_limits
     from app.auth import tokens
     from app.extensions import api, jwt, sock
+    from app.openapi import API_DESCRIPTION, CommonErrorsPlugin
 
     database.init_app(app)
     errors.init_app(app)
@@ -47,7 +53,8 @@ def _init_extensions(app):
         # Rate limits and logs need the client's address, not the proxy's.
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
-    api.init_app(app)
+    app.config.setdefault("API_SPEC_OPTIONS", {"info": {"description": API_DESCRIPTION}})
+    api.init_app(app, spec_kwargs={"extra_plugins": [CommonErrorsPlugin()]})
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
@@ -55,14 +62,18 @@ def _init_extensions(app):
     tokens.init_app(jwt)
     sock.init_app(app)
     cli.init_app(app)
+    app.before_request(request_limits.check_body)
 
 
 def _register_blueprints(app):
+    import swagger_ui_bundle
+    from flask import Blueprint
+
     from app.auth.routes import blp as auth_blp
+    from app.delivery.routes import blp as dead_letters_blp
     from app.extensions import api
     from app.health import blp as health_blp
     from app.notifications.routes import blp as notifications_blp
-    from app.realtime.admin_routes import blp as dead_letters_blp
     from app.realtime.routes import bp as realtime_bp
     from app.web import bp as web_bp
 
@@ -98,8 +109,8 @@ def _bootstrap_admin(app):
     )
     if not (username and email and password):
         return
+    from app import database
     from app.auth import service
-    from app.database import DATABASE_ERRORS
 
     try:
         with app.app_context():
@@ -109,5 +120,5 @@ def _bootstrap_admin(app):
                 password=password,
                 rounds=app.config["BCRYPT_ROUNDS"],
             )
-    except DATABASE_ERRORS as error:
+    except database.DATABASE_ERRORS as error:
         logger.error("Admin %s not bootstrapped, the database is unavailable: %s", username, error)

@@ -9,7 +9,9 @@ from http import HTTPStatus
 
 import marshmallow as ma
 from flask import jsonify
-from werkzeug.exceptions import HTTPException
+
+from app.brokers import BrokerError
+from app.database import DATABASE_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -102,12 +104,10 @@ def handle_unexpected(error):
 
 
 def init_app(app):
-    """Route every error Flask can raise through `error_response`."""
-    from app.brokers import BrokerError
-    from app.database import DATABASE_ERRORS
-
+    """Route every error other than an `HTTPException` through `error_response`."""
     app.register_error_handler(HeraldError, handle_herald_error)
-    app.register_error_handler(HTTPException, handle_http_exception)
+    # HTTPException goes to `handle_http_exception` through flask-smorest's public
+    # hook (`app.extensions.HeraldApi`), which registers it for the whole app.
     for database_error in DATABASE_ERRORS:
         app.register_error_handler(
             database_error, lambda error: handle_herald_error(database_unavailable(error))

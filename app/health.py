@@ -1,14 +1,13 @@
 """Liveness and readiness probes for load balancers and orchestrators."""
 
 import marshmallow as ma
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import database
 from app.brokers import redacted
 from app.errors import ErrorSchema, ServiceUnavailable
-from app.realtime import runtime_of
+from app.extensions import current_node
 
 blp = Blueprint("health", __name__, description="Probes")
 
@@ -32,15 +31,15 @@ class Ready(MethodView):
     @blp.alt_response(503, schema=ErrorSchema, description="A dependency is down")
     def get(self):
         """The database and the broker answer, and the consumer is subscribed"""
-        realtime = runtime_of(current_app)
+        node = current_node()
         checks = {"database": "ok" if database.ping() else "unreachable"}
         try:
-            realtime.broker.check()
+            node.broker.check()
             checks["broker"] = "ok"
-        except realtime.broker.connection_errors as error:
-            checks["broker"] = f"unreachable at {redacted(realtime.broker.url)}: {error}"
-        if realtime.consume:
-            checks["consumer"] = "ok" if realtime.consumer.subscribed.is_set() else "not subscribed"
+        except node.broker.connection_errors as error:
+            checks["broker"] = f"unreachable at {redacted(node.broker.url)}: {error}"
+        if node.consumes:
+            checks["consumer"] = "ok" if node.ready_to_deliver() else "not subscribed"
         if any(value != "ok" for value in checks.values()):
             raise ServiceUnavailable("Not ready.", errors=checks)
         return {"status": "ok", "checks": checks}

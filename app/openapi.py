@@ -1,11 +1,43 @@
-"""OpenAPI additions: the errors every operation can answer, documented once.
+"""The OpenAPI document's own parts: the API description, and the errors every
+operation can answer, documented once.
 
 flask-smorest documents what each view declares; the errors that come from
 the layers around the views (a body that is not JSON, a missing token, a
-database outage) would otherwise be missing from every operation.
+database outage) would otherwise be missing from every operation. The
+WebSocket has no operation of its own, so the description tells of it, from
+the frame list in `app.realtime.protocol`.
 """
 
 from apispec import BasePlugin
+
+from app.realtime import protocol
+
+_OVERVIEW = """\
+Herald stores notifications, pushes them through a message broker and delivers
+them to every WebSocket the recipient has open.
+
+**Authentication.** `POST /api/login` returns an access token; send it as
+`Authorization: Bearer <token>`.
+
+**Errors.** Every error has the shape `{code, status, message, errors}`.
+
+**Realtime.** `GET /ws?token=<access token>` (or the `Authorization` header on
+the handshake) upgrades to a WebSocket; a missing or bad token gets 401.
+Reconnect with `since=<last notification id seen>` to receive what was missed,
+oldest first, before `ready`. Frames are JSON objects with a `type`.
+"""
+
+
+def _frame_table(title, kinds):
+    rows = "".join(f"| `{kind.shape}` | {kind.when} |\n" for kind in kinds)
+    return f"\n{title}\n\n| frame | when |\n|---|---|\n{rows}"
+
+
+API_DESCRIPTION = (
+    _OVERVIEW
+    + _frame_table("The server sends:", protocol.SERVER_FRAMES)
+    + _frame_table("The client sends:", protocol.CLIENT_FRAMES)
+)
 
 ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 BODY_ERRORS = {

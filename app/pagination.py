@@ -18,6 +18,20 @@ class PageMetaSchema(ma.Schema):
     totalPages = ma.fields.Integer(required=True)
 
 
+def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
+    """The schema of one page of `item_schema` items: `{items, meta}`.
+
+    Named after the item (`NotificationSchema` -> `NotificationPageSchema`), which
+    names its component in the OpenAPI document.
+    """
+    name = item_schema.__name__.removesuffix("Schema") + "PageSchema"
+    fields = {
+        "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
+        "meta": ma.fields.Nested(PageMetaSchema, required=True),
+    }
+    return type(name, (ma.Schema,), fields)
+
+
 def page_of(queryset, *, page, per_page):
     """The items of one page of `queryset` and the metadata describing it."""
     total = queryset.count()

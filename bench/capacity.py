@@ -21,7 +21,7 @@ import argparse
 import time
 
 from bench import harness
-from bench.harness import HeraldServer, Stack, log
+from bench.harness import Stack, log, start_herald
 from bench.loadgen import SocketFleet
 
 
@@ -73,7 +73,7 @@ def run(args):
         broker_url = stack.broker("memory")
         if not args.no_baseline:
             log(f"bare flask-sock: {args.sockets} sockets")
-            with HeraldServer(
+            with start_herald(
                 mongodb_uri=mongodb_uri, broker_url=broker_url, app="bench.bare_app:app"
             ) as bare:
                 result["bare_flask_sock"] = hold(bare, ["/ws"] * args.sockets, args)
@@ -83,7 +83,7 @@ def run(args):
         tokens = harness.mint_tokens(user_ids)
         paths = [f"/ws?token={tokens[n % users]}" for n in range(args.sockets)]
         log(f"Herald: {args.sockets} sockets, {users} users")
-        with HeraldServer(mongodb_uri=mongodb_uri, broker_url=broker_url) as herald:
+        with start_herald(mongodb_uri=mongodb_uri, broker_url=broker_url) as herald:
             result["herald"] = hold(herald, paths, args)
             result["herald"]["users"] = users
             result["herald"]["sockets_per_user"] = args.sockets_per_user

@@ -23,7 +23,7 @@ import time
 from array import array
 
 from bench import harness, profiling
-from bench.harness import HeraldServer, Stack, log
+from bench.harness import Stack, log, start_herald
 from bench.loadgen import SocketFleet
 
 
@@ -188,7 +188,7 @@ def run_one(kind, args, workers=1, stack=None):
         sender, receivers = user_ids[0], user_ids[1:]
         tokens = harness.mint_tokens(user_ids)
         env = {"OUTBOX_POLL_INTERVAL": "1.0"}
-        with HeraldServer(
+        with start_herald(
             mongodb_uri=mongodb_uri, broker_url=broker_url, workers=workers, extra_env=env
         ) as server:
             result = measure(

@@ -30,7 +30,7 @@ import time
 import requests
 
 from bench import harness, profiling
-from bench.harness import HeraldServer, Stack, log
+from bench.harness import Stack, log, start_herald
 from bench.loadgen import SocketFleet
 from bench.publishers import publish
 
@@ -84,7 +84,7 @@ def run_broker(kind, args):
         user_ids = harness.create_users(mongodb_uri, args.clients // per_user)
         tokens = [token for token in harness.mint_tokens(user_ids) for _ in range(per_user)]
         app = "bench.herald_wsgi:app"
-        with HeraldServer(mongodb_uri=mongodb_uri, broker_url=broker_url, app=app) as server:
+        with start_herald(mongodb_uri=mongodb_uri, broker_url=broker_url, app=app) as server:
             (worker,) = server.worker_pids()
             fleet = SocketFleet(
                 server.port,

@@ -3,8 +3,15 @@
 Every benchmark is one command (`python -m bench.<name>`). It starts what it
 needs through `Stack` (FerretDB, Kafka, RabbitMQ via scripts/*.sh on free ports
 with throw-away data, unless MONGODB_URI / KAFKA_BOOTSTRAP_SERVERS /
-RABBITMQ_URL are given), starts Herald with `HeraldServer`, and stops all of it
-on the way out, on Ctrl-C, SIGTERM, and when its hard timeout (`deadline`) fires.
+RABBITMQ_URL are given), starts Herald with `start_herald` (the tests' own
+launcher, `tests.support.processes.HeraldProcess`), and stops all of it on the
+way out, on Ctrl-C, SIGTERM, and when its hard timeout (`deadline`) fires.
+
+Results: bench/results/latest-<name>.json is the one tracked file per
+benchmark; every run is also kept with its time under .run/bench/history/
+(untracked), beside the gunicorn logs and the profiles, and that is where the
+runs of an A/B comparison belong too. `make docs` rebuilds the tables of
+docs/BENCHMARKS.md from the latest files (bench/report.py).
 
 Users are inserted in bulk with pymongo and their access tokens minted with
 flask-jwt-extended's `create_access_token` under the same JWT_SECRET_KEY, so
@@ -28,11 +35,13 @@ from pathlib import Path
 
 import requests
 
+from tests.support.processes import HeraldProcess, herald_env
 from tests.support.services import free_port, run_script
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
-LOGS = ROOT / ".run" / "bench"
+RESULTS = ROOT / "bench" / "results"  # tracked: latest-<name>.json only
+LOGS = ROOT / ".run" / "bench"  # untracked: gunicorn logs, profiles, history
+HISTORY = LOGS / "history"  # every result, <name>-<time>.json
 JWT_SECRET = "bench-secret-" + "x" * 40
 ADMIN = {
     "username": "benchadmin",
@@ -189,93 +198,43 @@ def describe_rabbitmq(url):
 # ---------------------------------------------------------------- Herald
 
 
-class HeraldServer:
-    """Herald (or another WSGI app) under gunicorn's gevent worker, with a raised fd limit."""
+SERVER_ENV = {
+    "JWT_ACCESS_TOKEN_EXPIRES": "7200",
+    "BCRYPT_ROUNDS": "4",
+    "WORKER_CONNECTIONS": "30000",
+    "LOG_LEVEL": "WARNING",
+    "GUNICORN_TIMEOUT": "120",
+    "WS_PING_INTERVAL": "600",  # no server pings during a run
+    "OUTBOX_POLL_INTERVAL": "0.5",
+    "ADMIN_USERNAME": ADMIN["username"],
+    "ADMIN_EMAIL": ADMIN["email"],
+    "ADMIN_PASSWORD": ADMIN["password"],
+    "PYTHONUNBUFFERED": "1",
+    # The benchmarks measure throughput from one address and one sender;
+    # the abuse limits (60 sockets/min per address, ...) would measure the limiter.
+    "RATELIMIT_ENABLED": "false",
+}
 
-    def __init__(self, *, mongodb_uri, broker_url, workers=1, app="wsgi:app", extra_env=None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.app, self.workers = app, workers
-        self.env = {
-            **os.environ,
-            "HERALD_ENV": "testing",
-            "JWT_SECRET_KEY": JWT_SECRET,
-            "JWT_ACCESS_TOKEN_EXPIRES": "7200",
-            "BCRYPT_ROUNDS": "4",
-            "MONGODB_URI": mongodb_uri,
-            "BROKER_URL": broker_url,
-            "HOST": "127.0.0.1",
-            "PORT": str(self.port),
-            "WEB_CONCURRENCY": str(workers),
-            "WORKER_CONNECTIONS": "30000",
-            "ACCESS_LOG": "",
-            "LOG_LEVEL": "WARNING",
-            "GUNICORN_TIMEOUT": "120",
-            "WS_PING_INTERVAL": "600",  # no server pings during a run
-            "OUTBOX_POLL_INTERVAL": "0.5",
-            "ADMIN_USERNAME": ADMIN["username"],
-            "ADMIN_EMAIL": ADMIN["email"],
-            "ADMIN_PASSWORD": ADMIN["password"],
-            "PYTHONUNBUFFERED": "1",
-            # The benchmarks measure throughput from one address and one sender;
-            # the abuse limits (60 sockets/min per address, ...) would measure the limiter.
-            "RATELIMIT_ENABLED": "false",
-            **(extra_env or {}),
-        }
-        LOGS.mkdir(parents=True, exist_ok=True)
-        self.log_path = LOGS / f"gunicorn-{self.port}.log"
-        self.process = None
 
-    def start(self, timeout=60, ready_path="/readyz"):
-        command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), self.app]
-        with open(self.log_path, "ab") as out:
-            self.process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                preexec_fn=raise_nofile,
-            )
-        deadline_at = time.monotonic() + timeout
-        while time.monotonic() < deadline_at:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited early; see {self.log_path}")
-            with contextlib.suppress(requests.RequestException):
-                ready = requests.get(self.url + ready_path, timeout=5).status_code == 200
-                if ready and len(self.worker_pids()) >= self.workers:
-                    return self
-            time.sleep(0.3)
-        raise RuntimeError(f"{self.app} did not become ready; see {self.log_path}")
+def start_herald(*, mongodb_uri, broker_url, workers=1, app="wsgi:app", extra_env=None):
+    """Herald (or another WSGI app) under gunicorn's gevent worker, started and ready.
 
-    def worker_pids(self):
-        if self.process is None:
-            return []
-        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        with contextlib.suppress(OSError):
-            return [int(p) for p in path.read_text().split()]
-        return []
-
-    def stop(self):
-        """SIGTERM, then SIGKILL: a benchmark does not wait on 10,000 graceful closes."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+    It waits until all `workers` run; stopping it is SIGTERM, then SIGKILL after
+    5 s: a benchmark does not wait on 10,000 graceful closes.
+    """
+    raise_nofile()  # the gunicorn master and its workers inherit the limit
+    port = free_port()
+    settings = {"BROKER_URL": broker_url, "JWT_SECRET_KEY": JWT_SECRET, **SERVER_ENV}
+    env = herald_env(mongodb_uri, **{**settings, **(extra_env or {})})
+    herald = HeraldProcess(
+        env,
+        port=port,
+        log_path=LOGS / f"gunicorn-{port}.log",
+        app=app,
+        workers=workers,
+        stop_grace=5,
+    )
+    return herald.start(timeout=60)
 
 
 def rss_kb(pid):
@@ -407,10 +366,12 @@ def git_revision():
 
 
 def save_result(name, result, stack_info=None):
-    """Write bench/results/<name>-<time>.json and latest-<name>.json, then redo the doc tables."""
-    from bench import report
+    """Write bench/results/latest-<name>.json and a copy .run/bench/history/<name>-<time>.json.
 
+    Only the latest is tracked; docs/BENCHMARKS.md changes only with `make docs`.
+    """
     RESULTS.mkdir(parents=True, exist_ok=True)
+    HISTORY.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     document = {
         "benchmark": name,
@@ -421,11 +382,13 @@ def save_result(name, result, stack_info=None):
         "services": stack_info or {},
         **result,
     }
-    text = json.dumps(document, indent=2, sort_keys=False)
-    (RESULTS / f"{name}-{stamp}.json").write_text(text + "\n")
-    (RESULTS / f"latest-{name}.json").write_text(text + "\n")
-    report.regenerate()
-    log(f"wrote bench/results/{name}-{stamp}.json and updated docs/BENCHMARKS.md")
+    text = json.dumps(document, indent=2, sort_keys=False) + "\n"
+    (HISTORY / f"{name}-{stamp}.json").write_text(text)
+    (RESULTS / f"latest-{name}.json").write_text(text)
+    log(
+        f"wrote bench/results/latest-{name}.json (and .run/bench/history/{name}-{stamp}.json); "
+        "`make docs` puts it in docs/BENCHMARKS.md"
+    )
     return document
 
 

@@ -23,7 +23,7 @@ from flask import jsonify, request
 
 from app.brokers import OutgoingMessage
 from app.concurrency import spawn
-from app.realtime import runtime_of
+from app.extensions import current_node
 from bench import publishers
 from wsgi import app
 
@@ -77,10 +77,9 @@ def _publish(broker, topic, user_ids, rate, seconds, phase):
 @app.post("/bench/publish")
 def bench_publish():
     body = request.get_json()
-    realtime = runtime_of(app)
     spawn(
         _publish,
-        realtime.broker,
+        current_node().broker,
         app.config["BROKER_TOPIC"],
         body["userIds"],
         float(body["rate"]),

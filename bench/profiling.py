@@ -1,9 +1,9 @@
 """py-spy against a running gunicorn worker: a flame graph and a top-functions summary.
 
 `maybe_record(True, pid, name)` runs `py-spy record` on `pid` for the duration of
-the `with` block and writes bench/results/profile-<name>.svg (flame graph) and
-.run/bench/profile-<name>.txt (collapsed stacks, summarised by `top_frames` into
-the result JSON).
+the `with` block and writes .run/bench/profiles/profile-<name>.svg (flame graph)
+and profile-<name>.txt beside it (collapsed stacks, summarised by `top_frames`
+into the result JSON). Both are untracked: the result keeps the summary.
 """
 
 import contextlib
@@ -14,16 +14,17 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from bench.harness import LOGS, RESULTS, log
+from bench.harness import LOGS, ROOT, log
+
+PROFILES = LOGS / "profiles"
 
 
 class Recording:
     def __init__(self, pid, name):
         self.pid, self.name = pid, name
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        self.svg = RESULTS / f"profile-{name}.svg"
-        LOGS.mkdir(parents=True, exist_ok=True)
-        self.raw = LOGS / f"profile-{name}.txt"  # large; summarised into the result JSON
+        PROFILES.mkdir(parents=True, exist_ok=True)
+        self.svg = PROFILES / f"profile-{name}.svg"
+        self.raw = PROFILES / f"profile-{name}.txt"  # large; summarised into the result JSON
         self.info = None
         py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
         self.procs = [
@@ -58,7 +59,7 @@ class Recording:
             except subprocess.TimeoutExpired:
                 proc.kill()
         self.info = {
-            "flamegraph": str(self.svg.relative_to(RESULTS.parent.parent)),
+            "flamegraph": str(self.svg.relative_to(ROOT)),
             "top": top_frames(self.raw) if self.raw.exists() else None,
         }
         log(f"profile written to {self.svg}")

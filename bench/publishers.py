@@ -1,6 +1,6 @@
 """Publishing notification events straight to a broker at a fixed rate (for `bench.fanout`).
 
-Payloads come from the app's own encoder: `app.notifications.events.encode` on
+Payloads come from the app's own encoder: `app.delivery.events.encode` on
 an unsaved `Notification` whose `data` is `{"t": <send time>, "p": <phase>}`.
 Encoding is done once per recipient as a template, split around the id and the
 send time (checked against a real `encode` at start); a message is the template
@@ -29,7 +29,7 @@ HEADERS = {"content-type": "application/json", "herald-event": "notification"}
 def templates(user_ids, phase):
     """user id -> the payload split around its id and send time, checked against the encoder."""
     from app.clock import now
-    from app.notifications import events
+    from app.delivery import events
     from app.notifications.models import Notification
 
     def encoded(user_id, notification_id, sent):

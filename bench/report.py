@@ -1,9 +1,10 @@
 """Regenerate the result tables of docs/BENCHMARKS.md from bench/results/latest-*.json.
 
-    .venv/bin/python -m bench.report
+    .venv/bin/python -m bench.report      # what `make docs` runs
 
 Only the text between the `<!-- bench:tables -->` markers is replaced; the
-prose around it is kept. Every benchmark calls this after writing its result.
+prose around it is kept. The benchmarks only write their results: the document
+changes when this runs, never as a side effect of a benchmark.
 """
 
 import json
@@ -245,3 +246,4 @@ def regenerate():
 
 if __name__ == "__main__":
     regenerate()
+    print("docs/BENCHMARKS.md: tables rebuilt from bench/results/latest-*.json.")

@@ -14,13 +14,12 @@ import pymongo
 import pytest
 
 from config import TestingConfig
-from tests.support.clients import Api
-from tests.support.servers import HeraldProcess, LiveServer
+from tests.support.clients import ADMIN_PASSWORD, Api
+from tests.support.processes import HeraldProcess
+from tests.support.servers import LiveServer
 from tests.support.services import ScriptService, free_port
 
 pytest_plugins = ["tests.support.broker_fixtures"]
-
-ADMIN_PASSWORD = "admin-password-1"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -69,13 +68,7 @@ def make_config(mongodb_uri):
         config.ADMIN_USERNAME = "admin"
         config.ADMIN_EMAIL = "admin@example.test"
         config.ADMIN_PASSWORD = ADMIN_PASSWORD
-        for name, value in overrides.items():
-            setattr(config, name, value)
-        config.SOCK_SERVER_OPTIONS = {
-            "ping_interval": None,
-            "max_message_size": config.WS_MAX_MESSAGE_SIZE,
-        }
-        return config
+        return config.apply(overrides)
 
     return build
 
@@ -86,6 +79,21 @@ def server(make_config):
     live = LiveServer(make_config())
     yield live
     live.stop()
+
+
+@pytest.fixture
+def own_server(make_config):
+    """Start Heralds of the test's own (`own_server(**settings)`), stopped after the test."""
+    servers = []
+
+    def start(wait_for_consumer=True, **overrides):
+        live = LiveServer(make_config(**overrides), wait_for_consumer=wait_for_consumer)
+        servers.append(live)
+        return live
+
+    yield start
+    for live in servers:
+        live.stop()
 
 
 @pytest.fixture

@@ -76,11 +76,9 @@ def test_the_spec_explains_the_websocket(api):
 
 
 def test_development_reads_a_dotenv_file(monkeypatch, tmp_path):
-    import config
-
     # Registered with monkeypatch first, so the value load_dotenv sets is undone afterwards.
     monkeypatch.setenv("BROKER_GROUP_PREFIX", "unset")
     monkeypatch.delenv("BROKER_GROUP_PREFIX")
     (tmp_path / ".env").write_text("BROKER_GROUP_PREFIX=from-dotenv\n")
-    monkeypatch.setattr(config, "BASEDIR", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
     assert load_config("development").BROKER_GROUP_PREFIX == "from-dotenv"

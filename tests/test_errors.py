@@ -3,7 +3,8 @@
 import pytest
 
 from tests.support.clients import Api
-from tests.support.servers import HeraldProcess, LiveServer
+from tests.support.processes import HeraldProcess
+from tests.support.servers import LiveServer
 from tests.support.services import free_port
 
 SHAPE = {"code", "status", "message", "errors"}

@@ -29,8 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import ADMIN_PASSWORD
-from tests.support.clients import Api
+from tests.support.clients import ADMIN_PASSWORD, Api
 
 SEED = 20240601
 MAX_EXAMPLES = 25

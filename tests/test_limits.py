@@ -7,8 +7,7 @@ import time
 import pytest
 
 from app.realtime import wire
-from tests.realtime.test_delivery_faults import raw_websocket
-from tests.support.clients import Api, Socket, wait_until
+from tests.support.clients import Api, Socket, raw_websocket, wait_until
 from tests.support.servers import LiveServer
 
 POLICY_VIOLATION, MESSAGE_TOO_BIG = 1008, 1009
@@ -55,7 +54,7 @@ def small_queues(make_config):
 def test_a_client_that_stops_reading_is_closed_instead_of_growing_memory(small_queues):
     api = Api(small_queues.url)
     bob = api.register("bob")
-    hub = small_queues.realtime.hub
+    hub = small_queues.node.hub
     reader = raw_websocket(small_queues.url, bob.access_token)  # never reads again
     reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     assert wait_until(lambda: hub.socket_count() == 1, 5)

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.support.clients import Api, Socket
-from tests.support.servers import HeraldProcess
+from tests.support.processes import HeraldProcess
 
 SECRET = "logs-must-never-show-this-secret-0123456789"
 

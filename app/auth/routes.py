@@ -2,21 +2,23 @@
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_jwt_extended import current_user, get_jwt, jwt_required
-from flask_smorest import Blueprint
+from flask_jwt_extended import current_user, get_jwt
 
-from app import ratelimit
+from app import ratelimit, signals
 from app.auth import schemas, service, tokens
 from app.errors import ErrorSchema
-from app.realtime import runtime_of
-from app.security import admin_required
+from app.security import Blueprint
 
 blp = Blueprint("auth", __name__, url_prefix="/api", description="Accounts and tokens")
-BEARER = [{"bearerAuth": []}]
 
 
 def _access_expires():
     return current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+
+
+def _tokens_revoked(user_id):
+    """Let the sockets holding the revoked tokens be closed (`app.signals`)."""
+    signals.tokens_revoked.send(current_app._get_current_object(), user_id=user_id)
 
 
 @blp.route("/register")
@@ -49,11 +51,9 @@ class Login(MethodView):
 
 @blp.route("/token/refresh")
 class TokenRefresh(MethodView):
-    @jwt_required(refresh=True)
+    @blp.authenticated(refresh=True)
     @blp.response(200, schemas.TokenSchema)
-    @blp.alt_response(401, schema=ErrorSchema, description="Missing or invalid refresh token")
     @blp.doc(
-        security=BEARER,
         description="Send the refresh token as the bearer token. It is spent: the answer "
         "carries a new refresh token, and reusing a spent one revokes all of the user's tokens.",
     )
@@ -64,11 +64,9 @@ class TokenRefresh(MethodView):
 
 @blp.route("/logout")
 class Logout(MethodView):
-    @jwt_required()
+    @blp.authenticated
     @blp.arguments(schemas.LogoutSchema, required=False)
     @blp.response(204)
-    @blp.alt_response(401, schema=ErrorSchema, description="Not authenticated")
-    @blp.doc(security=BEARER)
     def post(self, body):
         """Revoke this access token (and the refresh token given, or every token)"""
         if body.get("everywhere"):
@@ -80,31 +78,28 @@ class Logout(MethodView):
             tokens.revoke(get_jwt())
             if refresh_claims:
                 tokens.revoke(refresh_claims)
-        runtime_of(current_app).announce_revocation(current_user.id)
+        _tokens_revoked(current_user.id)
 
 
 @blp.route("/users/me/password")
 class Password(MethodView):
-    @jwt_required()
+    @blp.authenticated
     @blp.arguments(schemas.PasswordChangeSchema)
     @blp.response(200, schemas.TokenSchema)
     @blp.alt_response(401, schema=ErrorSchema, description="Wrong current password")
-    @blp.doc(security=BEARER)
     def put(self, body):
         """Change the password; every token is revoked and a new pair returned"""
         user = service.change_password(
             current_user, **body, rounds=current_app.config["BCRYPT_ROUNDS"]
         )
-        runtime_of(current_app).announce_revocation(user.id)
+        _tokens_revoked(user.id)
         return tokens.issue_pair(user, access_expires=_access_expires())
 
 
 @blp.route("/users/me")
 class Me(MethodView):
-    @jwt_required()
+    @blp.authenticated
     @blp.response(200, schemas.UserSchema)
-    @blp.alt_response(401, schema=ErrorSchema, description="Not authenticated")
-    @blp.doc(security=BEARER)
     def get(self):
         """The signed-in user, with their live `connected` state"""
         return service.describe_user(current_user)
@@ -112,11 +107,9 @@ class Me(MethodView):
 
 @blp.route("/users")
 class Users(MethodView):
-    @jwt_required()
+    @blp.authenticated
     @blp.arguments(schemas.UserQuerySchema, location="query")
     @blp.response(200, schemas.UserPageSchema)
-    @blp.alt_response(401, schema=ErrorSchema, description="Not authenticated")
-    @blp.doc(security=BEARER)
     def get(self, query):
         """Users by name, with who is online; email and role are shown to admins only"""
         items, meta = service.list_users(**query)
@@ -129,13 +122,10 @@ class Users(MethodView):
 
 @blp.route("/users/<user_id>/role")
 class UserRole(MethodView):
-    @jwt_required()
-    @admin_required
+    @blp.admin_only
     @blp.arguments(schemas.RoleSchema)
     @blp.response(200, schemas.UserSchema)
-    @blp.alt_response(403, schema=ErrorSchema, description="Admins only")
     @blp.alt_response(404, schema=ErrorSchema, description="No such user")
-    @blp.doc(security=BEARER)
     def put(self, body, user_id):
         """Make a user an admin or a plain user (admins only)"""
         user = service.get_user(user_id)

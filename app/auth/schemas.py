@@ -3,9 +3,23 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from app.pagination import PageArgsSchema, PageMetaSchema
+from app.pagination import PageArgsSchema, page_schema
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,32}$"
+# bcrypt reads at most 72 bytes of a password (and bcrypt 5 refuses more).
+PASSWORD_MAX_BYTES = 72
+
+
+def fits_bcrypt(password):
+    if len(password.encode()) > PASSWORD_MAX_BYTES:
+        raise ma.ValidationError(f"At most {PASSWORD_MAX_BYTES} bytes in UTF-8.")
+
+
+def new_password_field():
+    """A password being chosen: 8 characters or more, at most what bcrypt reads."""
+    return ma.fields.String(
+        required=True, load_only=True, validate=[validate.Length(min=8, max=128), fits_bcrypt]
+    )
 
 
 class RegisterSchema(ma.Schema):
@@ -16,9 +30,7 @@ class RegisterSchema(ma.Schema):
         ),
     )
     email = ma.fields.Email(required=True, validate=validate.Length(max=254))
-    password = ma.fields.String(
-        required=True, load_only=True, validate=validate.Length(min=8, max=128)
-    )
+    password = new_password_field()
 
 
 class LoginSchema(ma.Schema):
@@ -63,9 +75,7 @@ class UserQuerySchema(PageArgsSchema):
     online = ma.fields.Boolean(metadata={"description": "Only users with a live socket"})
 
 
-class UserPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(UserSchema), required=True)
-    meta = ma.fields.Nested(PageMetaSchema, required=True)
+UserPageSchema = page_schema(UserSchema)
 
 
 class RoleSchema(ma.Schema):
@@ -83,6 +93,4 @@ class LogoutSchema(ma.Schema):
 
 class PasswordChangeSchema(ma.Schema):
     current_password = ma.fields.String(required=True, load_only=True)
-    new_password = ma.fields.String(
-        required=True, load_only=True, validate=validate.Length(min=8, max=128)
-    )
+    new_password = new_password_field()

@@ -5,10 +5,11 @@ import logging
 import bcrypt
 from mongoengine.errors import NotUniqueError
 
+from app import presence
 from app.auth.models import User
+from app.auth.schemas import PASSWORD_MAX_BYTES
 from app.errors import Conflict, NotFound, Unauthorized
 from app.pagination import page_of
-from app.realtime import presence
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +23,10 @@ def hash_password(password, *, rounds):
 
 
 def password_matches(password, password_hash):
-    return bcrypt.checkpw(password.encode(), password_hash.encode())
+    encoded = password.encode()
+    if len(encoded) > PASSWORD_MAX_BYTES:  # never accepted when set, so never this user's
+        return False
+    return bcrypt.checkpw(encoded, password_hash.encode())
 
 
 def register_user(*, username, email, password, rounds, role="user"):

@@ -8,11 +8,12 @@ acknowledged; one that was never acknowledged is delivered again to the next
 subscription of that group. Messages with the same key keep their order.
 
 Adapters only move bytes. Retries, dead letters and fan-out to sockets are
-written once, above them, in `app.realtime.consumer`.
+written once, above them, in `app.delivery.consumer`.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 
 class BrokerError(Exception):
@@ -52,27 +53,27 @@ class Subscription:
     trip to a driver thread) once per batch rather than once per message.
     """
 
-    def poll(self, timeout):
+    def poll(self, timeout: float) -> Message | None:
         """Return the next `Message`, or None after `timeout` seconds without one."""
         batch = self.poll_many(timeout, 1)
         return batch[0] if batch else None
 
-    def poll_many(self, timeout, limit):
+    def poll_many(self, timeout: float, limit: int) -> list[Message]:
         """The next messages in order, at most `limit`; [] after `timeout` seconds without one.
 
         Waits only for the first; the others are those already at hand.
         """
         raise NotImplementedError
 
-    def ack(self, message):
+    def ack(self, message: Message) -> None:
         """Mark `message` handled, so the group never gets it again."""
         self.ack_many([message])
 
-    def ack_many(self, messages):
+    def ack_many(self, messages: Sequence[Message]) -> None:
         """`ack` each of `messages`."""
         raise NotImplementedError
 
-    def close(self):
+    def close(self) -> None:
         """Let go of the subscription; unacknowledged messages go back to the group."""
         raise NotImplementedError
 
@@ -80,29 +81,40 @@ class Subscription:
 class Broker:
     """Base class of the broker adapters; subclasses set `scheme`."""
 
-    scheme = None
+    scheme: ClassVar[str | None] = None
     #: Exceptions that mean "the broker failed", so callers can catch them
     #: without knowing which broker is configured.
-    connection_errors = (BrokerError, ConnectionError, OSError)
+    connection_errors: ClassVar[tuple[type[BaseException], ...]] = (
+        BrokerError,
+        ConnectionError,
+        OSError,
+    )
 
-    def __init__(self, url, **options):
+    def __init__(self, url: str, **options: Any) -> None:
         self.url = url
         self.options = options
 
-    def publish(self, topic, value, *, key=None, headers=None):
+    def publish(
+        self,
+        topic: str,
+        value: bytes,
+        *,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         """Publish one message; return only once the broker has accepted it."""
         self.publish_many([OutgoingMessage(topic, value, key, dict(headers or {}))])
 
-    def publish_many(self, messages):
+    def publish_many(self, messages: Sequence[OutgoingMessage]) -> None:
         """Publish several messages in order; return once the broker has them all."""
         raise NotImplementedError
 
-    def subscribe(self, topic, *, group):
+    def subscribe(self, topic: str, *, group: str) -> Subscription:
         """A `Subscription` to `topic` for consumer group `group`."""
         raise NotImplementedError
 
-    def check(self):
+    def check(self) -> None:
         """Raise `BrokerUnavailable` unless the broker answers (used by /readyz)."""
 
-    def close(self):
+    def close(self) -> None:
         """Release connections and threads."""

@@ -1,4 +1,4 @@
-"""Stored notifications and idempotency records."""
+"""Stored notifications and idempotency records (the outbox is `app.delivery.outbox`)."""
 
 import mongoengine as me
 
@@ -23,24 +23,6 @@ class Notification(me.Document):
         "collection": "notifications",
         "indexes": [("user_id", "-id"), ("user_id", "read")],
     }
-
-
-class OutboxEntry(me.Document):
-    """A notification still to be published.
-
-    Kept apart from the notification so the relay never writes to documents
-    users are marking read (and its queries stay on a small collection). It is
-    written before the notification, so a notification never exists unannounced.
-    """
-
-    id = me.StringField(primary_key=True)  # the notification's id
-    publisher = me.StringField(required=True)  # the instance whose relay publishes it
-    # Where it is to be published: only a relay of the same topic may take it over
-    # (instances of another deployment can share the database, tests do).
-    topic = me.StringField()
-    created_at = me.DateTimeField(required=True, default=now)
-
-    meta = {"collection": "outbox", "indexes": ["publisher"]}
 
 
 class IdempotencyRecord(me.Document):

@@ -2,41 +2,35 @@
 
 from flask import current_app
 from flask.views import MethodView
-from flask_jwt_extended import current_user, jwt_required
-from flask_smorest import Blueprint
+from flask_jwt_extended import current_user
 
 from app import ratelimit
 from app.errors import ErrorSchema
+from app.extensions import current_node
 from app.notifications import schemas, service
-from app.realtime import runtime_of
-from app.security import admin_required
+from app.security import Blueprint
 
 blp = Blueprint(
     "notifications", __name__, url_prefix="/api/notifications", description="Notifications"
 )
-BEARER = [{"bearerAuth": []}]
 
 
 @blp.route("")
 class Notifications(MethodView):
-    @jwt_required()
+    @blp.authenticated
     @blp.arguments(schemas.NotificationQuerySchema, location="query")
     @blp.response(200, schemas.NotificationPageSchema)
-    @blp.alt_response(401, schema=ErrorSchema, description="Not authenticated")
-    @blp.doc(security=BEARER)
     def get(self, query):
         """The caller's notifications, newest first"""
         items, meta = service.list_notifications(user_id=current_user.id, **query)
         return {"items": items, "meta": meta}
 
-    @jwt_required()
+    @blp.authenticated
     @blp.arguments(schemas.NotificationCreateSchema)
     @blp.arguments(schemas.IdempotencyHeaderSchema, location="headers")
     @blp.response(201, schemas.NotificationSchema)
-    @blp.alt_response(401, schema=ErrorSchema, description="Not authenticated")
     @blp.alt_response(404, schema=ErrorSchema, description="No such recipient")
     @blp.alt_response(429, schema=ErrorSchema, description="Sending too fast")
-    @blp.doc(security=BEARER)
     def post(self, body, headers):
         """Notify a user; the notification is stored, then pushed to their sockets"""
         ratelimit.hit(current_app, "notify_per_sender", current_user.id)
@@ -48,7 +42,7 @@ class Notifications(MethodView):
             data=body.get("data"),
             idempotency_key=headers.get("idempotency_key"),
             key_ttl=current_app.config["IDEMPOTENCY_KEY_TTL"],
-            relay=runtime_of(current_app).relay,
+            outbox=current_node().outbox,
         )
         if replayed:
             return notification, 201, {"Idempotent-Replayed": "true"}
@@ -57,14 +51,11 @@ class Notifications(MethodView):
 
 @blp.route("/broadcast")
 class Broadcast(MethodView):
-    @jwt_required()
-    @admin_required
+    @blp.admin_only
     @blp.arguments(schemas.BroadcastSchema)
     @blp.response(201, schemas.BroadcastResultSchema)
-    @blp.alt_response(403, schema=ErrorSchema, description="Admins only")
     @blp.alt_response(404, schema=ErrorSchema, description="Some recipients do not exist")
     @blp.alt_response(429, schema=ErrorSchema, description="Sending too fast")
-    @blp.doc(security=BEARER)
     def post(self, body):
         """Send one message to many users, or to all (admins only)"""
         ratelimit.hit(current_app, "notify_per_sender", current_user.id)
@@ -75,17 +66,15 @@ class Broadcast(MethodView):
             data=body.get("data"),
             user_ids=body.get("userIds"),
             all_users=body["all"],
-            relay=runtime_of(current_app).relay,
+            outbox=current_node().outbox,
         )
         return {"count": count}
 
 
 @blp.route("/unread-count")
 class UnreadCount(MethodView):
-    @jwt_required()
+    @blp.authenticated
     @blp.response(200, schemas.CountSchema)
-    @blp.alt_response(401, schema=ErrorSchema, description="Not authenticated")
-    @blp.doc(security=BEARER)
     def get(self):
         """How many of the caller's notifications are unread"""
         return {"count": service.unread_count(user_id=current_user.id)}
@@ -93,10 +82,8 @@ class UnreadCount(MethodView):
 
 @blp.route("/read-all")
 class ReadAll(MethodView):
-    @jwt_required()
+    @blp.authenticated
     @blp.response(200, schemas.CountSchema)
-    @blp.alt_response(401, schema=ErrorSchema, description="Not authenticated")
-    @blp.doc(security=BEARER)
     def post(self):
         """Mark all of the caller's notifications read; returns how many changed"""
         return {"count": service.mark_all_read(user_id=current_user.id)}
@@ -104,29 +91,26 @@ class ReadAll(MethodView):
 
 @blp.route("/<notification_id>")
 class NotificationItem(MethodView):
-    @jwt_required()
+    @blp.authenticated
     @blp.response(200, schemas.NotificationSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Not one of the caller's")
-    @blp.doc(security=BEARER)
     def get(self, notification_id):
         """One of the caller's notifications"""
         return service.owned(user_id=current_user.id, notification_id=notification_id)
 
-    @jwt_required()
+    @blp.authenticated
     @blp.arguments(schemas.MarkReadSchema, required=False)
     @blp.response(200, schemas.NotificationSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Not one of the caller's")
-    @blp.doc(security=BEARER)
     def put(self, body, notification_id):
         """Mark a notification read (idempotent); `{"read": false}` marks it unread"""
         return service.mark_read(
             user_id=current_user.id, notification_id=notification_id, read=body["read"]
         )
 
-    @jwt_required()
+    @blp.authenticated
     @blp.response(204)
     @blp.alt_response(404, schema=ErrorSchema, description="Not one of the caller's")
-    @blp.doc(security=BEARER)
     def delete(self, notification_id):
         """Delete one of the caller's notifications"""
         service.delete_notification(user_id=current_user.id, notification_id=notification_id)

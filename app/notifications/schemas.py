@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask import current_app
 from marshmallow import validate
 
-from app.pagination import PageArgsSchema, PageMetaSchema
+from app.pagination import PageArgsSchema, page_schema
 
 
 class NotificationSchema(ma.Schema):
@@ -101,9 +101,7 @@ class NotificationQuerySchema(PageArgsSchema):
     read = ma.fields.Boolean(metadata={"description": "Only read (true) or unread (false) ones"})
 
 
-class NotificationPageSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(NotificationSchema), required=True)
-    meta = ma.fields.Nested(PageMetaSchema, required=True)
+NotificationPageSchema = page_schema(NotificationSchema)
 
 
 class MarkReadSchema(ma.Schema):

@@ -1,12 +1,12 @@
 """Creating, listing and marking notifications; plain functions, no Flask request inside.
 
 Each notification is announced in the outbox before it is saved, and handed to
-the broker by the outbox relay (`app.notifications.outbox`), so accepting it
-never depends on the broker being up. The functions that create take the
-instance's `relay`: its entries name it, and it is handed what was saved.
+the broker by the instance's relay, so accepting it never depends on the broker
+being up. The functions that create or resume take the instance's `outbox`
+(the port in `app.notifications.ports`): it makes the ids in publication order,
+records the announcements and is handed what was saved.
 """
 
-import contextlib
 import hashlib
 import json
 import time
@@ -18,8 +18,8 @@ from app.auth.models import User
 from app.clock import now
 from app.errors import NotFound, Unprocessable
 from app.ids import is_uuid
-from app.notifications import ordering, outbox
-from app.notifications.models import IdempotencyRecord, Notification, OutboxEntry
+from app.notifications.models import IdempotencyRecord, Notification
+from app.notifications.ports import Outbox
 from app.pagination import page_of
 
 INSERT_BATCH = 1000
@@ -33,7 +33,7 @@ def create_notification(
     sender_id,
     user_id,
     message,
-    relay,
+    outbox: Outbox,
     type=None,
     data=None,
     idempotency_key=None,
@@ -55,18 +55,18 @@ def create_notification(
         "type": type,
         "data": data,
     }
-    with ordering.new_ids(1) as (planned_id,):  # counted as being saved until it is
+    with outbox.new_ids(1) as (planned_id,):  # held back from publishing until saved
         if not idempotency_key:
-            notification = _insert(Notification(id=planned_id, **fields), relay)
+            notification = _insert(Notification(id=planned_id, **fields), outbox)
         else:
             record = _claim_key(sender_id, idempotency_key, fields, planned_id, key_ttl)
             existing = Notification.objects(id=record.notification_id).first()
             if existing:
                 return existing, True
-            with ordering.creating(record.notification_id):  # an earlier try's id
-                notification = _insert(Notification(id=record.notification_id, **fields), relay)
-    # Handed over once no longer counted as being saved, so the relay can publish it now.
-    relay.saved([notification])
+            with outbox.creating(record.notification_id):  # an earlier try's id
+                notification = _insert(Notification(id=record.notification_id, **fields), outbox)
+    # Handed over once no longer held back, so the relay can publish it now.
+    outbox.saved([notification])
     return notification, False
 
 
@@ -103,10 +103,9 @@ def _claim_key(sender_id, key, fields, planned_id, ttl):
     return record
 
 
-def _insert(notification, relay):
+def _insert(notification, outbox: Outbox):
     """Announce `notification` in the outbox, then save it."""
-    with contextlib.suppress(NotUniqueError):  # an earlier try of this request announced it
-        relay.entry(notification.id).save(force_insert=True)
+    outbox.announce([notification.id])  # (kept as it is if an earlier try announced it)
     try:
         notification.save(force_insert=True)
     except NotUniqueError:  # the same idempotent request, running concurrently
@@ -124,7 +123,9 @@ def _purge_expired_keys(expired):
     IdempotencyRecord.objects(created_at__lt=expired).delete()
 
 
-def broadcast(*, sender_id, message, relay, user_ids=None, all_users=False, type=None, data=None):
+def broadcast(
+    *, sender_id, message, outbox: Outbox, user_ids=None, all_users=False, type=None, data=None
+):
     """One notification for each of `user_ids` (or every user); returns how many."""
     if all_users:
         recipients = list(User.objects.distinct("id"))
@@ -136,16 +137,16 @@ def broadcast(*, sender_id, message, relay, user_ids=None, all_users=False, type
             raise NotFound("Some recipients do not exist.", errors={"userIds": unknown[:100]})
     for start in range(0, len(recipients), INSERT_BATCH):
         chunk = recipients[start : start + INSERT_BATCH]
-        with ordering.new_ids(len(chunk)) as ids:
+        with outbox.new_ids(len(chunk)) as ids:
             batch = [
                 Notification(
                     id=i, user_id=u, sender_id=sender_id, message=message, type=type, data=data
                 )
                 for i, u in zip(ids, chunk, strict=True)
             ]
-            OutboxEntry.objects.insert([relay.entry(n.id) for n in batch], load_bulk=False)
+            outbox.announce(ids)
             Notification.objects.insert(batch, load_bulk=False)
-        relay.saved(batch)  # (after the block, as in create_notification)
+        outbox.saved(batch)  # (after the block, as in create_notification)
     return len(recipients)
 
 
@@ -193,7 +194,7 @@ def delete_notification(*, user_id, notification_id):
     owned(user_id=user_id, notification_id=notification_id).delete()
 
 
-def missed_since(*, user_id, since, limit, publish_wait=0.0):
+def missed_since(*, user_id, since, limit, outbox: Outbox, publish_wait=0.0):
     """What was published for `user_id` after notification `since`, oldest first.
 
     Returns `(notifications, truncated)`; when more than `limit` were missed, the
@@ -207,15 +208,15 @@ def missed_since(*, user_id, since, limit, publish_wait=0.0):
     """
     if not is_uuid(since):
         raise Unprocessable("`since` must be a notification id.", errors={"since": ["Not a UUID."]})
-    published, waiting = _published_since(user_id, since, limit)
+    published, waiting = _published_since(user_id, since, limit, outbox)
     if waiting and publish_wait > 0:
-        outbox.wait_until_relayed(publish_wait, id__in=list(waiting))
-        published, _ = _published_since(user_id, since, limit)
+        outbox.wait_until_published(waiting, publish_wait)
+        published, _ = _published_since(user_id, since, limit, outbox)
     return published[:limit][::-1], len(published) > limit
 
 
-def _published_since(user_id, since, limit):
+def _published_since(user_id, since, limit, outbox: Outbox):
     """The newest `limit + 1` published after `since` (newest first), and the ids still waiting."""
     newest = list(Notification.objects(user_id=user_id, id__gt=since).order_by("-id")[: limit + 1])
-    waiting = set(OutboxEntry.objects(id__in=[n.id for n in newest]).distinct("id"))
+    waiting = outbox.pending(n.id for n in newest)
     return [n for n in newest if n.id not in waiting], waiting

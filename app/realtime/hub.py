@@ -66,7 +66,7 @@ class SocketSession:
         self.floor = ""  # the client's `since`: it has everything up to there
         self.joined = 0  # its place among the user's sockets here, in order of attaching
 
-    def push(self, frame, notification_id=None):
+    def push(self, frame: "wire.Frame | object", notification_id: str | None = None) -> None:
         """Write a `wire.Frame` (or PING) now if the socket takes it at once, else queue it.
 
         Never blocks.
@@ -112,7 +112,7 @@ class SocketSession:
             spawn(self._drain, name="herald-ws-writer")
         return True
 
-    def resume(self, backlog):
+    def resume(self, backlog: list[tuple[str | None, wire.Frame]]) -> None:
         """Send `backlog` (id, frame) pairs first, then what queued meanwhile, minus repeats.
 
         Called by the socket's own handler, which writes them itself: a writer
@@ -190,7 +190,7 @@ class SocketSession:
         self._mark_closed()
         spawn(self._close_now, CLOSE_TRY_AGAIN_LATER, "Too slow; reconnect with since")
 
-    def close(self, code, message):
+    def close(self, code: int, message: str) -> None:
         """Close the socket with `code`, in the background (never blocks the caller)."""
         with self.lock:
             self._mark_closed()
@@ -241,15 +241,15 @@ class _UserSockets:
         return list(self.sessions)
 
 
-class NotificationHub:
-    """user id -> open sockets on this instance."""
+class SocketHub:
+    """user id -> open sockets on this instance: the API the rest of realtime uses."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._users = {}
         self._presence_watchers = set()
         self._lock = threading.Lock()
 
-    def attach(self, session):
+    def attach(self, session: SocketSession) -> bool:
         """Add a socket; True when it is the user's first on this instance."""
         with self._lock:
             user = self._users.get(session.user_id)
@@ -259,7 +259,7 @@ class NotificationHub:
             user.add(session)
         return first
 
-    def detach(self, session):
+    def detach(self, session: SocketSession) -> bool:
         """Remove a socket; True when it was the user's last on this instance."""
         with self._lock:
             self._presence_watchers.discard(session)
@@ -272,7 +272,7 @@ class NotificationHub:
             del self._users[session.user_id]
             return True
 
-    def deliver(self, user_id, notification_id, frame):
+    def deliver(self, user_id: str, notification_id: str, frame: wire.Frame) -> int:
         """Hand a notification frame to each of the user's sockets, once per id."""
         with self._lock:
             user = self._users.get(user_id)
@@ -283,19 +283,19 @@ class NotificationHub:
             session.push(frame, notification_id)
         return len(sessions)
 
-    def watch_presence(self, session):
+    def watch_presence(self, session: SocketSession) -> None:
         """Send `session` every presence change from now on."""
         with self._lock:
             self._presence_watchers.add(session)
 
-    def broadcast_presence(self, frame):
+    def broadcast_presence(self, frame: wire.Frame) -> int:
         with self._lock:
             watchers = list(self._presence_watchers)
         for session in watchers:
             session.push(frame)
         return len(watchers)
 
-    def sessions_of(self, user_id):
+    def sessions_of(self, user_id: str) -> list[SocketSession]:
         with self._lock:
             user = self._users.get(user_id)
             return list(user.sessions) if user else []
@@ -304,19 +304,19 @@ class NotificationHub:
         with self._lock:
             return [s for user in self._users.values() for s in user.sessions]
 
-    def ping_all(self):
+    def ping_all(self) -> int:
         """Ping every socket, closing those that missed the last ping; returns how many closed."""
         sessions = self._all_sessions()
         return sum(1 for session in sessions if not session.ping())
 
-    def close_all(self, code, message):
+    def close_all(self, code: int, message: str) -> int:
         """Close every socket (a shutdown); returns how many."""
         sessions = self._all_sessions()
         for session in sessions:
             session.close(code, message)
         return len(sessions)
 
-    def close_expired(self, now):
+    def close_expired(self, now: float) -> int:
         """Close (1008) every socket whose token expired before `now`; returns how many."""
         sessions = self._all_sessions()
         expired = [s for s in sessions if s.claims.get("exp", now + 1) <= now]
@@ -324,10 +324,10 @@ class NotificationHub:
             session.close(CLOSE_POLICY_VIOLATION, "Token expired; reconnect with a fresh token")
         return len(expired)
 
-    def user_ids(self):
+    def user_ids(self) -> list[str]:
         with self._lock:
             return list(self._users)
 
-    def socket_count(self):
+    def socket_count(self) -> int:
         with self._lock:
             return sum(len(user.sessions) for user in self._users.values())

@@ -1,44 +1,30 @@
 """`GET /ws`: the WebSocket a signed-in client keeps open to receive notifications.
 
 The handshake is authenticated before the upgrade (a bad or missing token gets
-a 401, never a socket). Server frames are JSON objects with a `type`:
-`notification`, `ready` (after the backlog of a reconnect), `read`, `pong` and
-`error`, and `presence` for clients that sent `presence.watch`. Client frames:
-`{"type": "read", "id": ...}`, `{"type": "ping"}`, `{"type": "presence.watch"}` and
-`{"type": "auth", "token": ...}`, which swaps in a fresh access token: a socket
-whose token expires or is revoked is closed with 1008 unless it did so.
+a 401, never a socket). The frames both ways are those of `app.realtime.protocol`;
+a socket whose token expires or is revoked is closed with 1008 unless its
+client sent a fresh one (`auth`).
 """
 
-import json
 import logging
 import time
 
 from flask import Blueprint, current_app, request
 from flask_jwt_extended import current_user, decode_token, get_jwt, verify_jwt_in_request
 
-from app import ratelimit
+from app import presence, ratelimit
 from app.auth import tokens
 from app.database import DATABASE_ERRORS
 from app.errors import Forbidden, HeraldError, ServiceUnavailable
-from app.extensions import sock
+from app.extensions import current_node, sock
 from app.headers import origin_allowed
 from app.ids import is_uuid
 from app.notifications import service
-from app.notifications.schemas import NOTIFICATION
-from app.realtime import presence, runtime_of, wire
+from app.realtime import protocol, wire
 from app.realtime.hub import CLOSE_POLICY_VIOLATION, SocketSession
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("realtime", __name__)
-CLIENT_FRAMES_HELP = (
-    'Send {"type": "read", "id": ...}, {"type": "ping"}, {"type": "presence.watch"} '
-    'or {"type": "auth", "token": ...}.'
-)
-
-
-def frame(kind, **fields):
-    text = json.dumps({"type": kind, **fields}, separators=(",", ":"), default=str)
-    return wire.Frame(text.encode())
 
 
 @bp.before_request
@@ -50,8 +36,7 @@ def authenticate_handshake():
     if not origin_allowed(origin, host=request.host, allowed=allowed):
         raise Forbidden(f"Origin {origin} may not open a socket here.")
     verify_jwt_in_request(locations=["query_string", "headers"])
-    realtime = runtime_of(current_app)
-    if realtime.consume and not realtime.consumer.subscribed.is_set():
+    if not current_node().ready_to_deliver():
         # A socket attached before the consumer listens could miss what is published
         # in between (a new RabbitMQ queue only holds what comes after it exists).
         raise ServiceUnavailable(
@@ -65,17 +50,21 @@ def authenticate_handshake():
 @sock.route("/ws", bp=bp)
 def notifications_socket(ws):
     wire.serialize_writes(ws)
-    config, realtime = current_app.config, runtime_of(current_app)
+    config, node = current_app.config, current_node()
     user_id, username, since = current_user.id, current_user.username, request.args.get("since")
     claims = _socket_claims(get_jwt())
     _forget_the_handshake()
     session = SocketSession(ws, user_id, max_queue=config["WS_SEND_QUEUE_SIZE"], claims=claims)
-    if realtime.hub.attach(session):
-        _set_presence(realtime, presence.mark_online, user_id, username=username, connected=True)
+    if node.hub.attach(session):
+        _set_presence(node, presence.mark_online, user_id, username=username, connected=True)
     budget = FrameBudget(config["WS_CLIENT_FRAMES_PER_SECOND"])
     try:
         _send_backlog(
-            session, since, limit=config["WS_RESUME_LIMIT"], wait=config["WS_RESUME_WAIT"]
+            session,
+            since,
+            outbox=node.outbox,
+            limit=config["WS_RESUME_LIMIT"],
+            wait=config["WS_RESUME_WAIT"],
         )
         while True:
             text = ws.receive()
@@ -84,11 +73,11 @@ def notifications_socket(ws):
             if not budget.spend():
                 session.close(CLOSE_POLICY_VIOLATION, "Too many frames; slow down")
                 break
-            session.push(_answer(realtime, session, text))
+            session.push(_answer(node, session, text))
     finally:
         session.closed = True
-        if realtime.hub.detach(session):
-            _set_presence(realtime, presence.mark_offline, user_id)
+        if node.hub.detach(session):
+            _set_presence(node, presence.mark_offline, user_id)
 
 
 def _forget_the_handshake():
@@ -122,57 +111,50 @@ class FrameBudget:
         return True
 
 
-def _send_backlog(session, since, *, limit, wait):
+def _send_backlog(session, since, *, outbox, limit, wait):
     """Queue what a reconnecting client missed, oldest first, before anything live."""
     if not since:
-        session.resume([(None, frame("ready", data={"missed": 0, "truncated": False}))])
+        session.resume([(None, protocol.ready(missed=0, truncated=False))])
         return
     if is_uuid(since):
         session.floor = since.lower()  # anything up to `since` the client already has
     try:
         missed, truncated = service.missed_since(
-            user_id=session.user_id, since=since, limit=limit, publish_wait=wait
+            user_id=session.user_id, since=since, limit=limit, outbox=outbox, publish_wait=wait
         )
     except HeraldError as error:
-        session.resume(
-            [(None, frame("error", error={"code": error.status_code, "message": error.message}))]
-        )
+        session.resume([(None, protocol.error(error.status_code, error.message))])
         return
-    backlog = [(n.id, frame("notification", data=NOTIFICATION.dump(n))) for n in missed]
-    backlog.append((None, frame("ready", data={"missed": len(missed), "truncated": truncated})))
+    backlog = [(n.id, protocol.notification(n)) for n in missed]
+    backlog.append((None, protocol.ready(missed=len(missed), truncated=truncated)))
     session.resume(backlog)
 
 
-def _answer(realtime, session, text):
+def _answer(node, session, text):
     """The reply to one client frame."""
-    try:
-        message = json.loads(text)
-        kind = message.get("type") if isinstance(message, dict) else None
-    except ValueError:
-        kind = None
+    kind, message = protocol.parse_client_frame(text)
     if kind == "ping":
-        return frame("pong")
+        return protocol.pong()
     if kind == "presence.watch":
-        realtime.hub.watch_presence(session)
-        return frame("presence.watching")
+        node.hub.watch_presence(session)
+        return protocol.presence_watching()
     if kind == "auth":
         return _reauthenticate(session, message.get("token"))
     if kind != "read" or not isinstance(message.get("id"), str):
-        return frame("error", error={"code": 400, "message": CLIENT_FRAMES_HELP})
-    user_id = session.user_id
+        return protocol.error(400, protocol.CLIENT_FRAMES_HELP)
+    return _mark_read(session, message["id"])
+
+
+def _mark_read(session, notification_id):
     try:
-        notification = service.mark_read(user_id=user_id, notification_id=message["id"])
+        notification = service.mark_read(user_id=session.user_id, notification_id=notification_id)
     except HeraldError as error:
-        return frame(
-            "error",
-            error={"code": error.status_code, "message": error.message, "id": message["id"]},
-        )
+        return protocol.error(error.status_code, error.message, notification_id=notification_id)
     except DATABASE_ERRORS:
-        return frame(
-            "error",
-            error={"code": 503, "message": "Database unavailable; try again.", "id": message["id"]},
+        return protocol.error(
+            503, "Database unavailable; try again.", notification_id=notification_id
         )
-    return frame("read", data=NOTIFICATION.dump(notification))
+    return protocol.read(notification)
 
 
 def _socket_claims(claims):
@@ -192,15 +174,15 @@ def _reauthenticate(session, token):
         or claims.get("sub") != session.user_id
         or tokens.is_revoked(claims)
     ):
-        return frame("error", error={"code": 401, "message": "That token cannot be used here."})
+        return protocol.error(401, "That token cannot be used here.")
     session.claims = _socket_claims(claims)
-    return frame("auth.ok", data={"expiresAt": claims["exp"]})
+    return protocol.auth_ok(expires_at=claims["exp"])
 
 
-def _set_presence(realtime, change, user_id, **known):
+def _set_presence(node, change, user_id, **known):
     try:
-        change(realtime.instance_id, user_id)
+        change(node.instance_id, user_id)
     except DATABASE_ERRORS:
         logger.warning("Presence not stored for %s; the heartbeat will repair it", user_id)
         return
-    realtime.announce_presence(user_id, **known)
+    node.announce.presence(user_id, **known)

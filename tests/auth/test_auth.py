@@ -48,6 +48,8 @@ def test_password_is_stored_as_bcrypt_hash(api, mongodb_uri):
         ({"username": "okname", "email": "not-an-email", "password": "longenough"}, "email"),
         ({"username": "okname", "email": "a@example.test", "password": "short"}, "password"),
         ({"username": "okname", "email": "a@example.test"}, "password"),
+        # 37 characters, 74 bytes: more than bcrypt reads
+        ({"username": "okname", "email": "a@example.test", "password": "é" * 37}, "password"),
     ],
 )
 def test_register_rejects_invalid_input(api, body, field):
@@ -105,6 +107,11 @@ def test_wrong_credentials_give_the_same_401(api, alice):
     unknown_user = api.post("/api/login", json={"username": unique(), "password": "nope-nope"})
     assert wrong_password.status_code == unknown_user.status_code == 401
     assert wrong_password.json() == unknown_user.json()
+
+
+def test_a_password_longer_than_bcrypt_reads_is_wrong_not_an_error(api, alice):
+    response = api.post("/api/login", json={"username": alice.username, "password": "é" * 37})
+    assert response.status_code == 401
 
 
 def test_me_and_refresh(api, alice):

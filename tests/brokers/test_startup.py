@@ -7,7 +7,7 @@ import pytest
 from app import create_app
 from app.brokers import BrokerUnavailable
 from tests.support.clients import Api
-from tests.support.servers import HeraldProcess, herald_env
+from tests.support.processes import HeraldProcess, herald_env
 from tests.support.services import free_port
 
 

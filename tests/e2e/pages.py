@@ -4,6 +4,8 @@ import re
 
 from playwright.sync_api import expect
 
+DESKTOP = {"width": 1100, "height": 720}
+
 
 class HeraldPage:
     """One browser tab on Herald's client at `/`."""

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.clients import Api
-from tests.support.servers import HeraldProcess
+from tests.support.processes import HeraldProcess
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.slow

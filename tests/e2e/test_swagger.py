@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import DESKTOP
+from tests.e2e.pages import DESKTOP
 
 
 def test_swagger_ui_renders_without_any_outside_request(server, browser, screenshot):

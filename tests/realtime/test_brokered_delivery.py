@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from tests.support.clients import Api, Socket, wait_until
-from tests.support.servers import HeraldProcess
+from tests.support.processes import HeraldProcess
 from tests.support.services import ScriptService, free_port
 
 pytestmark = pytest.mark.slow

@@ -1,8 +1,5 @@
 """Delivery when things fail: a broker that refuses publishes, dead clients, crashed instances."""
 
-import base64
-import os
-import socket
 import threading
 import time
 import uuid
@@ -12,28 +9,12 @@ import requests
 import websocket
 
 from app.brokers import BrokerUnavailable
-from app.notifications import events
+from app.delivery import events
 from app.notifications.models import Notification
-from tests.realtime.test_websocket import presence_of
-from tests.support.clients import Api, Socket, wait_until
-from tests.support.servers import HeraldProcess, LiveServer, herald_env
+from tests.support.clients import Api, Socket, presence_of, raw_websocket, wait_until
+from tests.support.processes import HeraldProcess, herald_env
 
 GOING_AWAY = 1001
-
-
-@pytest.fixture
-def own_server(make_config):
-    """A Herald of the test's own, for tests that break its parts."""
-    servers = []
-
-    def start(wait_for_consumer=True, **overrides):
-        live = LiveServer(make_config(**overrides), wait_for_consumer=wait_for_consumer)
-        servers.append(live)
-        return live
-
-    yield start
-    for live in servers:
-        live.stop()
 
 
 def test_outbox_delivers_once_the_broker_takes_publishes_again(own_server, monkeypatch):
@@ -43,7 +24,7 @@ def test_outbox_delivers_once_the_broker_takes_publishes_again(own_server, monke
     socket_ = Socket.open(live.url, bob.access_token)
     assert socket_.receive_type("ready") is not None
 
-    broker = live.realtime.broker
+    broker = live.node.broker
     real_publish_many = broker.publish_many
     failures = []
 
@@ -102,7 +83,7 @@ def test_a_starting_instance_gives_a_resuming_client_what_was_half_published(
     broker_url = f"memory://{uuid.uuid4().hex}"
     first = own_server(BROKER_URL=broker_url)
     api, alice, bob, watcher, seen = a_socket_that_saw_one(first.url)
-    broker = first.realtime.broker
+    broker = first.node.broker
     on_broker, release = stall_after_publishing(broker, monkeypatch)
     half_published = api.notify(alice, bob, "half published")
     assert on_broker.wait(10)
@@ -118,7 +99,7 @@ def test_a_starting_instance_gives_a_resuming_client_what_was_half_published(
         resumed = None
     release.set()
     if resumed is None:
-        assert wait_until(second.realtime.consumer.subscribed.is_set, timeout=10)
+        assert wait_until(second.node.consumer.subscribed.is_set, timeout=10)
         resumed = Socket.open(second.url, bob.access_token, since=seen["id"])
 
     received = [f["data"]["id"] for f in resumed.drain(2.0) if f["type"] == "notification"]
@@ -136,8 +117,8 @@ def test_a_client_resuming_while_its_notification_is_half_published_gets_it(
     live = own_server()
     api, alice, bob, first, seen = a_socket_that_saw_one(live.url)
     first.close()
-    assert wait_until(lambda: not live.realtime.hub.sessions_of(bob.id), timeout=5)
-    on_broker, release = stall_after_publishing(live.realtime.broker, monkeypatch)
+    assert wait_until(lambda: not live.node.hub.sessions_of(bob.id), timeout=5)
+    on_broker, release = stall_after_publishing(live.node.broker, monkeypatch)
     half_published = api.notify(alice, bob, "published between sockets")
     assert on_broker.wait(10)
     threading.Timer(0.5, release.set).start()  # the relay finishes while the client resumes
@@ -161,7 +142,7 @@ def test_a_republished_notification_reaches_only_the_sockets_that_did_not_have_i
 
     with live.app.app_context():
         notification = Notification.objects.get(id=sent["id"])
-    live.realtime.broker.publish(
+    live.node.broker.publish(
         live.app.config["BROKER_TOPIC"], events.encode(notification), key=bob.id
     )
     frame = second.receive_type("notification", timeout=5)
@@ -169,21 +150,6 @@ def test_a_republished_notification_reaches_only_the_sockets_that_did_not_have_i
     assert first.drain(1.0) == [], "a socket got the same notification twice"
     for socket_ in (first, second):
         socket_.close()
-
-
-def raw_websocket(url, token):
-    """A client that shakes hands and then never reads: it will not answer pings."""
-    host, port = url.removeprefix("http://").split(":")
-    conn = socket.create_connection((host, int(port)))
-    key = base64.b64encode(os.urandom(16)).decode()
-    conn.sendall(
-        (
-            f"GET /ws?token={token} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
-    assert b" 101 " in conn.recv(4096).split(b"\r\n", 1)[0] + b" "
-    return conn
 
 
 def closed_by_server(conn, timeout):
@@ -214,11 +180,11 @@ def test_server_pings_and_drops_a_client_that_never_answers(own_server):
         opcode, _ = answering.ws.recv_data_frame(control_frame=True)
     assert opcode == 0x9, "the server never pinged"
     answering.close()
-    assert wait_until(lambda: live.realtime.hub.socket_count() == 0, 5)
+    assert wait_until(lambda: live.node.hub.socket_count() == 0, 5)
 
     silent = raw_websocket(live.url, bob.access_token)
-    assert wait_until(lambda: live.realtime.hub.socket_count() == 1, 5)
-    assert wait_until(lambda: live.realtime.hub.socket_count() == 0, 10), "dead client kept"
+    assert wait_until(lambda: live.node.hub.socket_count() == 1, 5)
+    assert wait_until(lambda: live.node.hub.socket_count() == 0, 10), "dead client kept"
     assert wait_until(lambda: not api.get("/api/users/me", account=bob).json()["connected"], 5)
     silent.close()
 
@@ -300,7 +266,7 @@ def notify_with_the_broker_refusing(live, monkeypatch, message):
     def refuse(messages):
         raise BrokerUnavailable("the first instance's broker is down (test)")
 
-    monkeypatch.setattr(live.realtime.broker, "publish_many", refuse)
+    monkeypatch.setattr(live.node.broker, "publish_many", refuse)
     api = Api(live.url)
     alice, bob = api.register("alice"), api.register("bob")
     return api.notify(alice, bob, message)
@@ -310,7 +276,7 @@ def test_a_live_instance_keeps_its_outbox_while_its_broker_is_away(own_server, m
     """Another instance takes over an outbox only once its instance stopped beating."""
     first = own_server(OUTBOX_ORPHAN_AFTER=0.5)
     second = own_server(OUTBOX_ORPHAN_AFTER=0.5)
-    watching = second.realtime.broker.subscribe(second.app.config["BROKER_TOPIC"], group="watcher")
+    watching = second.node.broker.subscribe(second.app.config["BROKER_TOPIC"], group="watcher")
     created = notify_with_the_broker_refusing(first, monkeypatch, "stays with its instance")
 
     # Well past OUTBOX_ORPHAN_AFTER, the second instance leaves it alone: the first is alive.
@@ -324,11 +290,11 @@ def test_a_live_instance_keeps_its_outbox_while_its_broker_is_away(own_server, m
 def test_an_orphaned_outbox_entry_is_taken_over_only_for_its_own_topic(own_server, monkeypatch):
     """An instance of another deployment (another topic) sharing the database must not
     publish a dead instance's notifications into its own broker and drop them there."""
-    from app.notifications.models import OutboxEntry
+    from app.delivery.outbox import OutboxEntry
 
     first = own_server(OUTBOX_ORPHAN_AFTER=0.5)
     stranger = own_server(OUTBOX_ORPHAN_AFTER=0.5, BROKER_TOPIC="another-deployment")
-    strangers_topic = stranger.realtime.broker.subscribe("another-deployment", group="watcher")
+    strangers_topic = stranger.node.broker.subscribe("another-deployment", group="watcher")
     created = notify_with_the_broker_refusing(first, monkeypatch, "for the first instance's topic")
     first.stop()  # its outbox entry is an orphan from now on
 
@@ -347,6 +313,6 @@ def test_a_starting_instance_does_not_wait_for_another_topics_outbox(own_server,
     notify_with_the_broker_refusing(stranger, monkeypatch, "stays in the stranger's outbox")
 
     starting = own_server(OUTBOX_SETTLE_TIMEOUT=60, wait_for_consumer=False)
-    assert wait_until(starting.realtime.consumer.subscribed.is_set, timeout=10), (
+    assert wait_until(starting.node.consumer.subscribed.is_set, timeout=10), (
         "the start-up waited for another topic's outbox entry"
     )

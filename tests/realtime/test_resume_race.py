@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from tests.support.clients import Api, wait_until
+from tests.support.processes import HeraldProcess, herald_env
 from tests.support.reliability import Clock, Receiver
-from tests.support.servers import HeraldProcess, herald_env
 
 SENDERS, SECONDS, DROP_EVERY = 6, 8.0, 0.15
 

@@ -1,13 +1,12 @@
 """WebSocket delivery against a running Herald, through a real WebSocket client."""
 
-import time
 from datetime import timedelta
 
 import pytest
 import websocket
 from flask_jwt_extended import create_access_token
 
-from tests.support.clients import Socket, wait_until
+from tests.support.clients import Socket, presence_of, wait_until
 
 
 @pytest.fixture
@@ -133,20 +132,10 @@ def test_connected_follows_the_sockets_across_tabs(server, api, bob, sockets):
     ready(tab1), ready(tab2)
     assert wait_until(connected, timeout=5)
     tab1.close()
-    assert wait_until(lambda: server.realtime.hub.socket_count() <= 1, timeout=5)
+    assert wait_until(lambda: server.node.hub.socket_count() <= 1, timeout=5)
     assert connected() is True
     tab2.close()
     assert wait_until(lambda: not connected(), timeout=5)
-
-
-def presence_of(watcher, account, timeout=5):
-    """The next presence change of `account` the watcher sees (others' are skipped)."""
-    deadline = time.monotonic() + timeout
-    while (left := deadline - time.monotonic()) > 0:
-        frame = watcher.receive_type("presence", timeout=left)
-        if frame and frame["data"]["userId"] == account.id:
-            return frame["data"]
-    return None
 
 
 def test_presence_watchers_see_users_come_and_go(server, api, alice, bob, sockets):

@@ -10,7 +10,8 @@ from wsproto.frame_protocol import FrameProtocol
 
 from app.realtime import wire
 from tests.support.clients import Api, Socket, wait_until
-from tests.support.servers import HeraldProcess, LiveServer, herald_env
+from tests.support.processes import HeraldProcess, herald_env
+from tests.support.servers import LiveServer
 
 
 @pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 200_000])
@@ -27,7 +28,7 @@ def test_a_slow_reader_gets_every_frame_whole_and_in_order_between_pongs(server)
     connection: no byte of one frame may land inside another."""
     api = Api(server.url)
     bob = api.register("bob")
-    hub = server.realtime.hub
+    hub = server.node.hub
     url = server.url.replace("http://", "ws://") + f"/ws?token={bob.access_token}"
     small_buffer = ((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),)
     ws = websocket.create_connection(url, timeout=10, sockopt=small_buffer)
@@ -67,7 +68,7 @@ def test_a_client_that_negotiates_compression_gets_compressed_frames(make_config
         plain = Socket.open(live.url, bob.access_token)  # offers nothing: frames as made
         assert plain.receive_type("ready") is not None
         assert compressed.next_message()["type"] == "ready"
-        assert sorted(s.passes_frames for s in live.realtime.hub.sessions_of(bob.id)) == [
+        assert sorted(s.passes_frames for s in live.node.hub.sessions_of(bob.id)) == [
             False,
             True,
         ]

@@ -1,7 +1,10 @@
 """Real clients for tests: HTTP through requests, WebSockets through websocket-client."""
 
+import base64
 import contextlib
 import json
+import os
+import socket
 import struct
 import time
 import uuid
@@ -9,6 +12,8 @@ from dataclasses import dataclass
 
 import requests
 import websocket
+
+ADMIN_PASSWORD = "admin-password-1"  # the bootstrap admin of the test servers
 
 
 @dataclass
@@ -153,3 +158,28 @@ def wait_until(predicate, timeout=10.0, interval=0.1):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+def presence_of(watcher, account, timeout=5):
+    """The next presence change of `account` the watcher sees (others' are skipped)."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        frame = watcher.receive_type("presence", timeout=left)
+        if frame and frame["data"]["userId"] == account.id:
+            return frame["data"]
+    return None
+
+
+def raw_websocket(url, token):
+    """A client that shakes hands and then never reads: it will not answer pings."""
+    host, port = url.removeprefix("http://").split(":")
+    conn = socket.create_connection((host, int(port)))
+    key = base64.b64encode(os.urandom(16)).decode()
+    conn.sendall(
+        (
+            f"GET /ws?token={token} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    assert b" 101 " in conn.recv(4096).split(b"\r\n", 1)[0] + b" "
+    return conn

@@ -1,8 +1,10 @@
 """Tools for the kill tests: a steady stream of notifications, resuming socket clients,
-the figures of one scenario, and docs/RELIABILITY.md regenerated from them.
+the figures of one scenario, and where they are kept.
 
 Everything runs in threads of the test process and talks to Herald over real
-sockets. Times are `time.monotonic()` seconds since the scenario's `t0`.
+sockets. Times are `time.monotonic()` seconds since the scenario's `t0`. The
+results go to .run/reliability/ (untracked); `make docs` builds
+docs/RELIABILITY.md from them (tests/support/reliability_report.py).
 """
 
 import contextlib
@@ -12,6 +14,7 @@ import os
 import platform
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,8 +23,7 @@ import websocket
 
 from tests.support.services import ROOT
 
-RESULTS_DIR = ROOT / "test-artifacts" / "reliability"
-DOC_PATH = ROOT / "docs" / "RELIABILITY.md"
+RESULTS_DIR = ROOT / ".run" / "reliability"
 
 
 class Clock:
@@ -400,216 +402,20 @@ def machine():
     }
 
 
+def new_run_id():
+    """A name for one session's results that sorts by time, e.g. 20261128T011000Z-3f9a2c."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+
+
+def run_dir(run_id):
+    """The folder of one run's results and logs: .run/reliability/<run id>/."""
+    return RESULTS_DIR / run_id
+
+
 def save_result(result):
-    """Keep one scenario's result as JSON in test-artifacts/reliability/."""
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{result['key']}.json"
+    """Keep one scenario's result as .run/reliability/<run id>/<scenario>.json."""
+    folder = run_dir(result["run_id"])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{result['key']}.json"
     path.write_text(json.dumps(result, indent=2, default=str) + "\n")
     return path
-
-
-def load_results():
-    results = []
-    for path in sorted(RESULTS_DIR.glob("*.json")):
-        try:
-            results.append(json.loads(path.read_text()))
-        except (OSError, ValueError):
-            continue
-    return results
-
-
-def write_report_if_complete(run_id, expected_keys):
-    """Regenerate docs/RELIABILITY.md when every scenario of this run has a result.
-
-    A run of only some scenarios (`-k`) leaves the document as the last full run
-    wrote it; its JSON is still kept.
-    """
-    results = {r["key"]: r for r in load_results() if r.get("run_id") == run_id}
-    if not set(expected_keys) <= set(results):
-        return None
-    ordered = [results[key] for key in expected_keys]
-    DOC_PATH.write_text(render(ordered))
-    return DOC_PATH
-
-
-def _seconds(value):
-    return "-" if value is None else f"{value:.1f}"
-
-
-def _refused(figures_):
-    if not figures_["refused_total"]:
-        return "0"
-    parts = ", ".join(f"{n} {kind}" for kind, n in sorted(figures_["refused"].items()))
-    return f"{figures_['refused_total']} ({parts})"
-
-
-def render(results):
-    first = results[0]
-    host = first["machine"]
-    rows = []
-    for r in results:
-        f = r["figures"]
-        rows.append(
-            "| {title} | {broker} | {accepted} | {delivered} | {refused} | {dups} | {across} "
-            "| {down} | {first201} | {recover} | {verdict} | {date} | {machine} |".format(
-                title=r["title"],
-                broker=r["broker"],
-                accepted=f["accepted"],
-                delivered=f["delivered"],
-                refused=_refused(f),
-                dups=f["duplicates_per_socket"],
-                across=f["duplicates_across_reconnects"],
-                down=_seconds(r.get("down_for_s")),
-                first201=_seconds(f["first_201_after_kill_s"]),
-                recover=_seconds(f["every_client_receiving_again_s"]),
-                verdict="passed" if not r["failures"] else "**FAILED**",
-                date=r["date"][:16].replace("T", " ") + " UTC",
-                machine=f"{r['machine']['cpus']} CPU, load {r['machine']['load_1m']}",
-            )
-        )
-    failures = [
-        f"- {r['title']} ({r['broker']}): " + "; ".join(r["failures"])
-        for r in results
-        if r["failures"]
-    ]
-    header = "| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS)
-    return TEMPLATE.format(
-        header=header,
-        date=first["date"][:19].replace("T", " "),
-        host=host["host"],
-        cpus=host["cpus"],
-        cpu_model=host["cpu_model"] or "unknown CPU",
-        python=host["python"],
-        duration=sum(r.get("duration_s", 0) for r in results),
-        rows="\n".join(rows),
-        failures="\n\n" + "\n".join(failures) if failures else "none, every check held.",
-        stream=first["stream"],
-        held=first.get("held_down_s", 2.0),
-    )
-
-
-COLUMNS = [
-    "scenario",
-    "broker",
-    "accepted",
-    "delivered",
-    "refused",
-    "dup/socket",
-    "dup/reconnect",
-    "down (s)",
-    "first 201 (s)",
-    "recovered (s)",
-    "result",
-    "date",
-    "machine",
-]
-
-TEMPLATE = """\
-# Reliability: Herald under SIGKILL
-
-<!-- Generated by tests/realtime/test_kill.py from test-artifacts/reliability/*.json.
-     Do not edit by hand: `make test` (or `pytest tests/realtime/test_kill.py`) rewrites it
-     after a run of every scenario. -->
-
-What happens to notifications when a Herald instance, the database server or
-the broker is killed with SIGKILL while users are being notified. The figures
-below are from the last full run of `tests/realtime/test_kill.py`:
-{date} UTC, {cpus} CPU {cpu_model}, Python {python};
-the scenarios took {duration:.0f} s in all. Each scenario is a test that fails
-if any check below does not hold.
-
-## Method
-
-- **Stream.** A sender thread POSTs `/api/notifications` every {stream[interval_s]:.2f} s
-  for {stream[duration_s]:.0f} s, round-robin to {stream[recipients]} recipients (and, with two
-  instances, alternately through each). It records every answer. Only a 201
-  counts as *accepted*; a 503, any other 5xx, a refused or reset connection or
-  a timeout counts as *refused*. Nothing is retried.
-- **Clients.** Every recipient has a WebSocket client (a thread with
-  websocket-client) that records each notification id per connection. When its
-  socket drops, it reconnects with backoff (0.1 s doubling to 1 s), to the next
-  instance if a connection attempt fails, with `since=<newest id it saw>`.
-- **Kill.** About {stream[kill_after_s]:.1f} s into the stream one part gets SIGKILL:
-  (1) the Herald instance holding the sockets (gunicorn, gevent worker; a
-  second instance keeps running and the killed one is restarted on its port),
-  (2) the database server (FerretDB, restarted on the same port and data), or
-  (3) the broker (Kafka or RabbitMQ, restarted on its port and data).
-- **Checks after recovery** (bounded waits): every accepted id is stored (the
-  recipient's `GET /api/notifications`, each missing one confirmed with
-  `GET /api/notifications/<id>`) and reached every client of its recipient, live
-  or through the resume; no socket received an id twice; no resume repeated an
-  id the client already had; `GET /api/users/me` says `connected: true` while a
-  user's socket is open and `false` once all of them are closed.
-
-Columns: *refused* are requests that got no 201 (they need not arrive, and
-Herald may or may not have stored them); *dup/socket* counts ids a single
-connection received twice; *dup/reconnect* ids a client got again on a later
-connection; *down* is how long the killed part stayed dead (the test holds it
-down {held:.0f} s, then restarts it; the rest is the restart itself); *first 201*
-is the time from the kill (the process gone) to the first 201 for a request
-sent after it; *recovered* the time from the kill until every client had
-received a notification accepted after the kill. All times include the load of
-the machine: other test sessions were running on it.
-
-Reading the figures: killing an instance costs the requests sent to it while
-it is down (connection refused) and under a second of delivery to its clients,
-who resume on the other instance. Killing the database costs the requests made
-while it is down (503 after `MONGODB_TIMEOUT_MS`, here 1 s, so a sequential
-sender sees few of them). Killing the broker costs no request; delivery waits
-for the broker's restart (most of *down*) and then for Herald's consumer to
-reconnect: its backoff doubles from 0.5 s up to 10 s while the broker is
-away, so it can add up to 10 s after the broker is back.
-
-## Results
-
-{header}
-{rows}
-
-Failures: {failures}
-
-Per-scenario details (every attempt's outcome, every connection of every
-client, the servers' logs) are in `test-artifacts/reliability/` after a run.
-
-## What is guaranteed, and what is not
-
-- **A 201 means stored.** The POST answers 201 only after the notification and
-  its outbox entry are written to the database. A killed instance, database or
-  broker loses none of them.
-- **Outbox.** Publishing happens after the answer, from the `outbox`
-  collection, by a relay that retries until the broker takes the message. A
-  broker outage therefore costs no 201s: notifications wait and go out, in
-  order, when the broker is back. Entries of an instance that died are relayed
-  by the others (or its successor) after `OUTBOX_ORPHAN_AFTER` seconds.
-- **At least once from the broker, once per socket.** Brokers may deliver a
-  message again (after a restart, a rebalance, a republished orphan). The hub
-  drops repeats per user, so one socket never shows one notification twice.
-- **Resume.** A client that reconnects with `since=<newest id it saw>` gets
-  what was published after that id, oldest first, then `ready`, then live
-  frames, without repeats inside that socket. A notification still in the
-  outbox is left out of that backlog (it comes live, in id order), unless the
-  broker has it already: then it may have gone out while the client had no
-  socket, so the resume waits (up to `WS_RESUME_WAIT`) for the relay to finish
-  with it and includes it. An instance publishes in id order (never a newer id
-  while an older one is still being saved), so a client's `since` never passes
-  a notification of that instance it has not received.
-- **503 means not accepted.** With the database unreachable Herald answers 503
-  (`Database unavailable`) within `MONGODB_TIMEOUT_MS`; the notification is not
-  accepted and the sender should retry (with an `Idempotency-Key`, the retry
-  cannot create a second one). A connection refused or reset (a killed
-  instance) means the same: unknown outcome, retry with the same key.
-- **Presence.** `connected` follows sockets across instances; the users of a
-  killed instance count as offline once its heartbeat is older than
-  `PRESENCE_TTL` (unless they reconnected elsewhere).
-
-## Known gaps (found while writing these tests, not fixed yet)
-
-- **Across instances, a resume can skip a notification published out of id
-  order.** A notification's id (UUIDv7) is taken when its request starts and
-  each instance publishes its own in id order, but two instances' relays do
-  not wait for each other: a newer id from one can reach the client before an
-  older one from the other. A client that then reconnects with
-  `since=<newest id>` is never sent the older one if it was published while
-  the client was away (`_id > since` excludes it). It stays stored and listed
-  by REST; a client that resumes from an id some seconds older and skips the
-  ids it has shown would not miss it.
-"""

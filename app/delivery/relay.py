@@ -1,0 +1,183 @@
+"""The outbox relay: publishes saved notifications until the broker has them.
+
+Requests only announce an `OutboxEntry` (`announce`) and save the notification;
+this background loop publishes announced notifications, oldest first, and
+deletes their entries. A broker outage just leaves entries waiting; the loop
+retries with backoff, so an accepted notification is never lost. Each instance
+relays its own entries at once (`saved`) and, on its periodic sweep, those of
+instances that died (their heartbeat expired) once older than
+OUTBOX_ORPHAN_AFTER, if meant for the same topic; a live instance's entries
+stay its own however long its broker is away. An entry whose notification
+never got saved (a crash between the two writes) is dropped once it is that old.
+
+The instance that saved a notification hands it to its relay (`saved`), which
+then publishes it without reading it back; notifications it was not handed (an
+orphan, one saved while the relay held `HANDED_LIMIT` already) are read from
+the database. Reading back cost a query per batch, and FerretDB answers an
+`_id` `$in` by scanning the whole collection.
+
+`OutboxRelay` is the notifications domain's `Outbox` port
+(`app.notifications.ports`): it also makes the ids, in publication order.
+"""
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+
+from mongoengine.errors import NotUniqueError
+from mongoengine.queryset.visitor import Q
+
+from app import cluster
+from app.brokers import Broker, OutgoingMessage
+from app.clock import now
+from app.concurrency import Backoff, spawn
+from app.database import DATABASE_ERRORS
+from app.delivery import events, outbox
+from app.delivery.ordering import PublicationOrder
+from app.delivery.outbox import OutboxEntry
+from app.notifications.models import Notification
+
+logger = logging.getLogger(__name__)
+
+# Notifications kept for the relay (about 1.4 KB each plus their data): four batches,
+# plenty while the broker takes them; what a long outage piles up beyond it is read back.
+HANDED_LIMIT = 2_000
+
+
+class OutboxRelay:
+    """Publishes one instance's outbox; the `Outbox` port its requests write through."""
+
+    def __init__(
+        self,
+        broker: Broker,
+        *,
+        instance_id: str,
+        topic: str,
+        poll_interval: float,
+        orphan_after: float,
+        batch_size: int,
+    ) -> None:
+        self.broker, self.instance_id, self.topic = broker, instance_id, topic
+        self.poll_interval, self.orphan_after = poll_interval, orphan_after
+        self.batch_size = batch_size
+        self.order = PublicationOrder()
+        self._handed: dict[str, Notification] = {}  # saved here and not yet published
+        self._wake = threading.Event()
+        self._stopped = False
+
+    def start(self):
+        spawn(self._run, name="herald-outbox")
+
+    def stop(self):
+        self._stopped = True
+        self._wake.set()
+
+    # The Outbox port (app.notifications.ports), used by requests.
+
+    def new_ids(self, count: int) -> contextlib.AbstractContextManager[list[str]]:
+        return self.order.new_ids(count)
+
+    def creating(self, *notification_ids: str) -> contextlib.AbstractContextManager[list[str]]:
+        return self.order.creating(*notification_ids)
+
+    def announce(self, notification_ids: Sequence[str]) -> None:
+        """Write the outbox entries of `notification_ids`, for this relay to publish.
+
+        One announced already (by an earlier try of an idempotent request) stays.
+        """
+        entries = [
+            OutboxEntry(id=i, publisher=self.instance_id, topic=self.topic)
+            for i in notification_ids
+        ]
+        try:
+            OutboxEntry.objects.insert(entries, load_bulk=False)
+        except NotUniqueError:
+            for entry in entries:
+                with contextlib.suppress(NotUniqueError):
+                    entry.save(force_insert=True)
+
+    def pending(self, notification_ids: Iterable[str]) -> set[str]:
+        return outbox.pending(notification_ids)
+
+    def wait_until_published(self, notification_ids: Iterable[str], timeout: float) -> bool:
+        return outbox.wait_until_relayed(timeout, id__in=list(notification_ids))
+
+    def saved(self, notifications: Sequence[Notification]) -> None:
+        """Publish `notifications`, just saved by this instance, soon and without reading
+        them back; each still goes out only once its outbox entry comes up, in id order."""
+        for notification in notifications[: max(HANDED_LIMIT - len(self._handed), 0)]:
+            self._handed[notification.id] = notification
+        self._wake.set()
+
+    def _run(self):
+        backoff = Backoff(base=self.poll_interval / 4, cap=max(self.poll_interval, 5.0))
+        while not self._stopped:
+            self._wake.clear()
+            try:
+                while self.relay_once() == self.batch_size:
+                    pass
+                backoff.reset()
+                self._wake.wait(self.poll_interval)
+            except self.broker.connection_errors + DATABASE_ERRORS as error:
+                delay = backoff.next_delay()
+                logger.warning("Outbox relay failed (%s); retrying in %.1fs", error, delay)
+                time.sleep(delay)
+            except Exception:
+                logger.exception("Outbox relay crashed; retrying")
+                time.sleep(backoff.next_delay())
+
+    def relay_once(self) -> int:
+        """Publish one batch of announced notifications; returns how many entries it settled."""
+        orphaned = now() - timedelta(seconds=self.orphan_after)
+        alive = cluster.live_instance_ids()
+        # Never past an older id still being saved; taken before the outbox is read.
+        bound = self.order.publishable_below()
+        own = Q(publisher=self.instance_id, id__lt=bound)
+        orphans = Q(
+            publisher__nin=[*alive, self.instance_id],
+            created_at__lt=orphaned,
+            **outbox.of_topic(self.topic),
+        )
+        entries = list(OutboxEntry.objects(own | orphans).order_by("id").limit(self.batch_size))
+        if len(entries) < self.batch_size:
+            self._forget_handed_without_entry(bound, {e.id for e in entries})
+        if not entries:
+            return 0
+        saved = self._notifications([e.id for e in entries])
+        ready = [saved[e.id] for e in entries if e.id in saved]
+        if ready:
+            self.broker.publish_many([self._message(n) for n in ready])
+        # Dropped: announced long ago and never saved (or, read back, deleted before publishing).
+        abandoned = [e.id for e in entries if e.id not in saved and e.created_at < orphaned]
+        settled = [n.id for n in ready] + abandoned
+        OutboxEntry.objects(id__in=settled).delete()
+        for notification_id in settled:
+            self._handed.pop(notification_id, None)
+        return len(settled)
+
+    def _notifications(self, ids):
+        """{id: Notification} of those of `ids` that are saved: handed over, or read back."""
+        found = {i: self._handed[i] for i in ids if i in self._handed}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            found.update((n.id, n) for n in Notification.objects(id__in=missing))
+        return found
+
+    def _forget_handed_without_entry(self, bound, listed):
+        """Drop handed notifications whose entry is gone (published from the database
+        before they were handed over, or taken over by another instance): the read
+        that found fewer than a batch listed every own entry below `bound`."""
+        for notification_id in list(self._handed):  # a copy: requests add while this runs
+            if notification_id < bound and notification_id not in listed:
+                self._handed.pop(notification_id, None)
+
+    def _message(self, notification):
+        return OutgoingMessage(
+            self.topic,
+            events.encode(notification),
+            key=notification.user_id,
+            headers={"content-type": events.CONTENT_TYPE, "herald-event": "notification"},
+        )

@@ -1,0 +1,1 @@
+"""Notifications: stored per user, created over REST, listed, read and deleted."""

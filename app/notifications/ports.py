@@ -1,0 +1,36 @@
+"""What the notifications domain needs from delivery, as a typed port.
+
+The service announces notifications before it saves them and hands them over
+once saved; `app.delivery.relay.OutboxRelay` is the implementation the node
+wires in (routes reach it as `current_node().outbox`). The domain never
+imports delivery, so this Protocol is the whole contract between the two.
+"""
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from app.notifications.models import Notification
+
+
+class Outbox(Protocol):
+    """One instance's outbox: ids in publication order, announcements, hand-over."""
+
+    def new_ids(self, count: int) -> AbstractContextManager[list[str]]:
+        """Fresh notification ids, held back from publishing until the block ends."""
+
+    def creating(self, *notification_ids: str) -> AbstractContextManager[list[str]]:
+        """Hold ids made earlier (a retried request's) back until the block ends."""
+
+    def announce(self, notification_ids: Sequence[str]) -> None:
+        """Record that these notifications are to be published (before saving them)."""
+
+    def saved(self, notifications: Sequence["Notification"]) -> None:
+        """Hand over notifications just saved, so they are published without a read."""
+
+    def pending(self, notification_ids: Iterable[str]) -> set[str]:
+        """Those of `notification_ids` not yet taken by the broker."""
+
+    def wait_until_published(self, notification_ids: Iterable[str], timeout: float) -> bool:
+        """Wait until live instances published these; False if not within `timeout`."""

@@ -1,0 +1,36 @@
+"""Stored notifications and idempotency records (the outbox is `app.delivery.outbox`)."""
+
+import mongoengine as me
+
+from app.clock import now
+from app.ids import new_id
+
+
+class Notification(me.Document):
+    """One message for one user. `_id` is a UUIDv7, so it sorts by creation."""
+
+    id = me.StringField(primary_key=True, default=new_id)
+    user_id = me.StringField(required=True)
+    sender_id = me.StringField(required=True)
+    message = me.StringField(required=True, max_length=2000)
+    type = me.StringField(max_length=64)
+    data = me.DictField(default=None, null=True)
+    read = me.BooleanField(required=True, default=False)
+    read_at = me.DateTimeField()
+    created_at = me.DateTimeField(required=True, default=now)
+
+    meta = {
+        "collection": "notifications",
+        "indexes": [("user_id", "-id"), ("user_id", "read")],
+    }
+
+
+class IdempotencyRecord(me.Document):
+    """The first outcome of a request sent with an `Idempotency-Key`."""
+
+    id = me.StringField(primary_key=True)  # "<sender id>:<key>"
+    fingerprint = me.StringField(required=True)
+    notification_id = me.StringField()
+    created_at = me.DateTimeField(required=True, default=now)
+
+    meta = {"collection": "idempotency_keys", "indexes": ["created_at"]}

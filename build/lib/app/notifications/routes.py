@@ -1,0 +1,116 @@
+"""Notification endpoints: thin views over `app.notifications.service`."""
+
+from flask import current_app
+from flask.views import MethodView
+from flask_jwt_extended import current_user
+
+from app import ratelimit
+from app.errors import ErrorSchema
+from app.extensions import current_node
+from app.notifications import schemas, service
+from app.security import Blueprint
+
+blp = Blueprint(
+    "notifications", __name__, url_prefix="/api/notifications", description="Notifications"
+)
+
+
+@blp.route("")
+class Notifications(MethodView):
+    @blp.authenticated
+    @blp.arguments(schemas.NotificationQuerySchema, location="query")
+    @blp.response(200, schemas.NotificationPageSchema)
+    def get(self, query):
+        """The caller's notifications, newest first"""
+        items, meta = service.list_notifications(user_id=current_user.id, **query)
+        return {"items": items, "meta": meta}
+
+    @blp.authenticated
+    @blp.arguments(schemas.NotificationCreateSchema)
+    @blp.arguments(schemas.IdempotencyHeaderSchema, location="headers")
+    @blp.response(201, schemas.NotificationSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such recipient")
+    @blp.alt_response(429, schema=ErrorSchema, description="Sending too fast")
+    def post(self, body, headers):
+        """Notify a user; the notification is stored, then pushed to their sockets"""
+        ratelimit.hit(current_app, "notify_per_sender", current_user.id)
+        notification, replayed = service.create_notification(
+            sender_id=current_user.id,
+            user_id=body["userId"],
+            message=body["message"],
+            type=body.get("type"),
+            data=body.get("data"),
+            idempotency_key=headers.get("idempotency_key"),
+            key_ttl=current_app.config["IDEMPOTENCY_KEY_TTL"],
+            outbox=current_node().outbox,
+        )
+        if replayed:
+            return notification, 201, {"Idempotent-Replayed": "true"}
+        return notification
+
+
+@blp.route("/broadcast")
+class Broadcast(MethodView):
+    @blp.admin_only
+    @blp.arguments(schemas.BroadcastSchema)
+    @blp.response(201, schemas.BroadcastResultSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="Some recipients do not exist")
+    @blp.alt_response(429, schema=ErrorSchema, description="Sending too fast")
+    def post(self, body):
+        """Send one message to many users, or to all (admins only)"""
+        ratelimit.hit(current_app, "notify_per_sender", current_user.id)
+        count = service.broadcast(
+            sender_id=current_user.id,
+            message=body["message"],
+            type=body.get("type"),
+            data=body.get("data"),
+            user_ids=body.get("userIds"),
+            all_users=body["all"],
+            outbox=current_node().outbox,
+        )
+        return {"count": count}
+
+
+@blp.route("/unread-count")
+class UnreadCount(MethodView):
+    @blp.authenticated
+    @blp.response(200, schemas.CountSchema)
+    def get(self):
+        """How many of the caller's notifications are unread"""
+        return {"count": service.unread_count(user_id=current_user.id)}
+
+
+@blp.route("/read-all")
+class ReadAll(MethodView):
+    @blp.authenticated
+    @blp.response(200, schemas.CountSchema)
+    def post(self):
+        """Mark all of the caller's notifications read; returns how many changed"""
+        return {"count": service.mark_all_read(user_id=current_user.id)}
+
+
+@blp.route("/<notification_id>")
+class NotificationItem(MethodView):
+    @blp.authenticated
+    @blp.response(200, schemas.NotificationSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="Not one of the caller's")
+    def get(self, notification_id):
+        """One of the caller's notifications"""
+        return service.owned(user_id=current_user.id, notification_id=notification_id)
+
+    @blp.authenticated
+    @blp.arguments(schemas.MarkReadSchema, required=False)
+    @blp.response(200, schemas.NotificationSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="Not one of the caller's")
+    def put(self, body, notification_id):
+        """Mark a notification read (idempotent); `{"read": false}` marks it unread"""
+        return service.mark_read(
+            user_id=current_user.id, notification_id=notification_id, read=body["read"]
+        )
+
+    @blp.authenticated
+    @blp.response(204)
+    @blp.alt_response(404, schema=ErrorSchema, description="Not one of the caller's")
+    def delete(self, notification_id):
+        """Delete one of the caller's notifications"""
+        service.delete_notification(user_id=current_user.id, notification_id=notification_id)

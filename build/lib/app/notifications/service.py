@@ -1,0 +1,222 @@
+"""Creating, listing and marking notifications; plain functions, no Flask request inside.
+
+Each notification is announced in the outbox before it is saved, and handed to
+the broker by the instance's relay, so accepting it never depends on the broker
+being up. The functions that create or resume take the instance's `outbox`
+(the port in `app.notifications.ports`): it makes the ids in publication order,
+records the announcements and is handed what was saved.
+"""
+
+import hashlib
+import json
+import time
+from datetime import timedelta
+
+from mongoengine.errors import NotUniqueError
+
+from app.auth.models import User
+from app.clock import now
+from app.errors import NotFound, Unprocessable
+from app.ids import is_uuid
+from app.notifications.models import IdempotencyRecord, Notification
+from app.notifications.ports import Outbox
+from app.pagination import page_of
+
+INSERT_BATCH = 1000
+# Expired idempotency keys are deleted by the first claim after this many seconds.
+KEY_PURGE_INTERVAL = 60.0
+_keys_purged_at = None  # monotonic time of this process's last purge
+
+
+def create_notification(
+    *,
+    sender_id,
+    user_id,
+    message,
+    outbox: Outbox,
+    type=None,
+    data=None,
+    idempotency_key=None,
+    key_ttl=None,
+):
+    """Store a notification for `user_id`; returns `(notification, replayed)`.
+
+    With an idempotency key the notification's id is chosen and recorded first,
+    so a retry of the same request finds or finishes the same notification.
+    A key is remembered for `key_ttl` seconds (given with every key; the route
+    passes IDEMPOTENCY_KEY_TTL); after that it is a new request.
+    """
+    if not is_uuid(user_id) or not User.exists(user_id):
+        raise NotFound("No such recipient.", errors={"userId": ["No user has this id."]})
+    fields = {
+        "user_id": user_id,
+        "sender_id": sender_id,
+        "message": message,
+        "type": type,
+        "data": data,
+    }
+    with outbox.new_ids(1) as (planned_id,):  # held back from publishing until saved
+        if not idempotency_key:
+            notification = _insert(Notification(id=planned_id, **fields), outbox)
+        else:
+            record = _claim_key(sender_id, idempotency_key, fields, planned_id, key_ttl)
+            existing = Notification.objects(id=record.notification_id).first()
+            if existing:
+                return existing, True
+            with outbox.creating(record.notification_id):  # an earlier try's id
+                notification = _insert(Notification(id=record.notification_id, **fields), outbox)
+    # Handed over once no longer held back, so the relay can publish it now.
+    outbox.saved([notification])
+    return notification, False
+
+
+def _claim_key(sender_id, key, fields, planned_id, ttl):
+    """The key's record: a new one naming `planned_id`, or the one of an earlier try."""
+    fingerprint = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+    expired = now() - timedelta(seconds=ttl)
+    _purge_expired_keys(expired)
+    record = IdempotencyRecord(
+        id=f"{sender_id}:{key}", fingerprint=fingerprint, notification_id=planned_id
+    )
+    try:
+        record.save(force_insert=True)
+        return record
+    except NotUniqueError:
+        pass
+    # A record past its time is forgotten: this request takes the key over (the filter
+    # on its age makes one of two such requests win, the other then replays it).
+    taken_over = IdempotencyRecord.objects(id=record.id, created_at__lt=expired).update_one(
+        set__fingerprint=fingerprint,
+        set__notification_id=planned_id,
+        set__created_at=record.created_at,
+    )
+    if taken_over:
+        return record
+    record = IdempotencyRecord.objects(id=record.id).first()
+    if record is None:  # purged between the two writes: it was expired, so claim it anew
+        return _claim_key(sender_id, key, fields, planned_id, ttl)
+    if record.fingerprint != fingerprint:
+        raise Unprocessable(
+            "This Idempotency-Key was already used with a different request.",
+            errors={"Idempotency-Key": ["Reused with a different body."]},
+        )
+    return record
+
+
+def _insert(notification, outbox: Outbox):
+    """Announce `notification` in the outbox, then save it."""
+    outbox.announce([notification.id])  # (kept as it is if an earlier try announced it)
+    try:
+        notification.save(force_insert=True)
+    except NotUniqueError:  # the same idempotent request, running concurrently
+        notification = Notification.objects.get(id=notification.id)
+    return notification
+
+
+def _purge_expired_keys(expired):
+    """Delete the records of expired keys, at most once a KEY_PURGE_INTERVAL per process
+    (FerretDB has no TTL indexes, and a purge per request would scan the collection)."""
+    global _keys_purged_at
+    if _keys_purged_at is not None and time.monotonic() - _keys_purged_at < KEY_PURGE_INTERVAL:
+        return
+    _keys_purged_at = time.monotonic()
+    IdempotencyRecord.objects(created_at__lt=expired).delete()
+
+
+def broadcast(
+    *, sender_id, message, outbox: Outbox, user_ids=None, all_users=False, type=None, data=None
+):
+    """One notification for each of `user_ids` (or every user); returns how many."""
+    if all_users:
+        recipients = list(User.objects.distinct("id"))
+    else:
+        recipients = list(dict.fromkeys(user_ids))
+        known = set(User.objects(id__in=[u for u in recipients if is_uuid(u)]).distinct("id"))
+        unknown = [u for u in recipients if u not in known]
+        if unknown:
+            raise NotFound("Some recipients do not exist.", errors={"userIds": unknown[:100]})
+    for start in range(0, len(recipients), INSERT_BATCH):
+        chunk = recipients[start : start + INSERT_BATCH]
+        with outbox.new_ids(len(chunk)) as ids:
+            batch = [
+                Notification(
+                    id=i, user_id=u, sender_id=sender_id, message=message, type=type, data=data
+                )
+                for i, u in zip(ids, chunk, strict=True)
+            ]
+            outbox.announce(ids)
+            Notification.objects.insert(batch, load_bulk=False)
+        outbox.saved(batch)  # (after the block, as in create_notification)
+    return len(recipients)
+
+
+def owned(*, user_id, notification_id):
+    """The caller's notification; anyone else's is a 404 like a missing one."""
+    if not is_uuid(notification_id):
+        raise NotFound("No such notification.")
+    notification = Notification.objects(id=notification_id, user_id=user_id).first()
+    if notification is None:
+        raise NotFound("No such notification.")
+    return notification
+
+
+def list_notifications(*, user_id, page, per_page, read=None):
+    """The caller's notifications, newest first."""
+    notifications = Notification.objects(user_id=user_id).order_by("-id")
+    if read is not None:
+        notifications = notifications.filter(read=read)
+    return page_of(notifications, page=page, per_page=per_page)
+
+
+def mark_read(*, user_id, notification_id, read=True):
+    """Set the read state; marking read again keeps the first `readAt`."""
+    owned(user_id=user_id, notification_id=notification_id)
+    query = Notification.objects(id=notification_id, user_id=user_id, read=not read)
+    if read:
+        query.update_one(set__read=True, set__read_at=now())
+    else:
+        query.update_one(set__read=False, unset__read_at=True)
+    return owned(user_id=user_id, notification_id=notification_id)
+
+
+def mark_all_read(*, user_id):
+    """Mark every unread notification of the caller read; returns how many changed."""
+    return Notification.objects(user_id=user_id, read=False).update(
+        set__read=True, set__read_at=now()
+    )
+
+
+def unread_count(*, user_id):
+    return Notification.objects(user_id=user_id, read=False).count()
+
+
+def delete_notification(*, user_id, notification_id):
+    owned(user_id=user_id, notification_id=notification_id).delete()
+
+
+def missed_since(*, user_id, since, limit, outbox: Outbox, publish_wait=0.0):
+    """What was published for `user_id` after notification `since`, oldest first.
+
+    Returns `(notifications, truncated)`; when more than `limit` were missed, the
+    newest `limit` are returned, since a client shows the latest first. Those
+    still waiting in the outbox are left out: they arrive live, in id order, and
+    sending one early would let the client's `since` pass an older one that is
+    still being saved. But one of them may be on the broker already, delivered
+    before the client's socket existed and only its outbox entry not yet deleted;
+    so up to `publish_wait` seconds are given to the relay to finish those, and
+    the ones it finished are included.
+    """
+    if not is_uuid(since):
+        raise Unprocessable("`since` must be a notification id.", errors={"since": ["Not a UUID."]})
+    published, waiting = _published_since(user_id, since, limit, outbox)
+    if waiting and publish_wait > 0:
+        outbox.wait_until_published(waiting, publish_wait)
+        published, _ = _published_since(user_id, since, limit, outbox)
+    return published[:limit][::-1], len(published) > limit
+
+
+def _published_since(user_id, since, limit, outbox: Outbox):
+    """The newest `limit + 1` published after `since` (newest first), and the ids still waiting."""
+    newest = list(Notification.objects(user_id=user_id, id__gt=since).order_by("-id")[: limit + 1])
+    waiting = outbox.pending(n.id for n in newest)
+    return [n for n in newest if n.id not in waiting], waiting

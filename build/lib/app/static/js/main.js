@@ -1,0 +1,251 @@
+// Herald's browser client: sign in, the live notification list, notify a user, who is online.
+
+import { HeraldApi } from "./api.js";
+import { LiveConnection } from "./connection.js";
+import { byId, showMessage } from "./dom.js";
+import { Inbox } from "./inbox.js";
+import { PresenceList } from "./presence.js";
+import { TokenStore } from "./session.js";
+
+const PRESENCE_REFRESH_MS = 15000; // fallback: a crashed instance sends no offline frame
+const CONNECTION_TEXT = {
+  "signed-out": "Signed out",
+  connecting: "Connecting…",
+  live: "Connected",
+  reconnecting: "Reconnecting…",
+};
+
+const tokens = new TokenStore();
+const api = new HeraldApi(tokens, { onSessionExpired: () => sessionExpired() });
+const presence = new PresenceList({ list: byId("presence-list"), empty: byId("presence-empty") });
+const inbox = new Inbox({
+  list: byId("notification-list"),
+  empty: byId("inbox-empty"),
+  badge: byId("unread-badge"),
+  announcer: byId("announcer"),
+  onMarkRead: markRead,
+  senderName: (id) => presence.usernameOf(id),
+  fetchUnread: () => api.unreadCount(),
+});
+const connection = new LiveConnection({
+  api,
+  lastSeenId: () => inbox.newestId,
+  onFrame: handleFrame,
+  onReady: connectionReady,
+  onState: showConnectionState,
+  onSessionExpired: () => sessionExpired(),
+});
+let presenceTimer = null;
+let signedIn = false;
+
+function handleFrame(frame) {
+  if (frame.type === "notification" || frame.type === "read") {
+    inbox.put(frame.data, { live: true });
+  } else if (frame.type === "presence") {
+    presence.applyFrame(frame.data ?? {});
+  } else if (frame.type === "error") {
+    console.warn("Herald refused a frame:", frame.error);
+  }
+}
+
+async function connectionReady() {
+  connection.send({ type: "presence.watch" });
+  await Promise.allSettled([loadNotifications(), refreshPresence()]);
+}
+
+function showConnectionState(state) {
+  byId("connection").dataset.state = state;
+  byId("connection-text").textContent = CONNECTION_TEXT[state] ?? state;
+  presence.setSelfConnected(state === "live");
+}
+
+// The newest page from REST, merged by id: catches up after a truncated resume and
+// picks up read states changed elsewhere; the socket's frames are never doubled.
+async function loadNotifications() {
+  const page = await api.notifications();
+  for (const notification of [...page.items].reverse()) inbox.put(notification);
+  inbox.loaded(page.meta.total);
+  await inbox.syncUnread();
+}
+
+async function refreshPresence() {
+  const requestedAt = performance.now();
+  const page = await api.onlineUsers();
+  presence.applySnapshot(page.items, requestedAt);
+}
+
+async function markRead(id) {
+  try {
+    inbox.put(await api.markRead(id), { live: true });
+    showMessage(byId("inbox-message"), "");
+  } catch (error) {
+    showMessage(byId("inbox-message"), `Not marked read: ${error.message}`, { error: true });
+  }
+}
+
+async function markAllRead() {
+  const button = byId("mark-all-read");
+  button.disabled = true;
+  try {
+    await api.markAllRead();
+    inbox.markAllRead();
+    showMessage(byId("inbox-message"), "");
+    await inbox.syncUnread();
+  } catch (error) {
+    showMessage(byId("inbox-message"), `Not marked read: ${error.message}`, { error: true });
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function sendNotification(form) {
+  const status = byId("notify-status");
+  const username = form.elements.username.value.trim();
+  const message = form.elements.message.value;
+  if (!username || !message.trim()) {
+    showMessage(status, "Give a username and a message.", { error: true });
+    return;
+  }
+  showMessage(status, "Sending…");
+  try {
+    const user = await api.findUser(username);
+    if (!user) {
+      showMessage(status, `No user named “${username}”.`, { error: true });
+      return;
+    }
+    await api.notify(user.id, message);
+    showMessage(status, `Sent to ${user.username}.`);
+    form.elements.message.value = "";
+    form.elements.message.focus();
+  } catch (error) {
+    const detail = error.status === 0 ? "Herald cannot be reached." : error.message;
+    showMessage(status, `Not sent: ${[detail, ...error.details].join(" ")}`, { error: true });
+  }
+}
+
+function loginFailure(error) {
+  if (error.status === 401) return "Wrong username or password";
+  if (error.status === 0) return "Herald cannot be reached. Check your connection and try again.";
+  if (error.status === 429) return "Too many attempts. Wait a moment and try again.";
+  return [error.message, ...error.details].join(" ");
+}
+
+function registerFailure(error) {
+  if (error.status === 409) return "That username or email is already taken.";
+  if (error.status === 0) return "Herald cannot be reached. Check your connection and try again.";
+  return [error.message, ...error.details].join(" ");
+}
+
+async function submitting(form, work) {
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    await work();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function signIn(form) {
+  const error = byId("login-error");
+  showMessage(error, "");
+  try {
+    await api.login(form.elements.username.value.trim(), form.elements.password.value);
+  } catch (failure) {
+    showMessage(error, loginFailure(failure), { error: true });
+    form.elements.password.select();
+    return;
+  }
+  form.reset();
+  await enter();
+}
+
+async function register(form) {
+  const error = byId("register-error");
+  showMessage(error, "");
+  const { username, email, password } = form.elements;
+  try {
+    await api.register(username.value.trim(), email.value.trim(), password.value);
+    await api.login(username.value.trim(), password.value);
+  } catch (failure) {
+    showMessage(error, registerFailure(failure), { error: true });
+    return;
+  }
+  form.reset();
+  await enter();
+}
+
+function showView(signedInView) {
+  byId("auth-view").hidden = signedInView;
+  byId("app-view").hidden = !signedInView;
+  byId("session").hidden = !signedInView;
+}
+
+async function enter() {
+  let me;
+  try {
+    me = await api.me();
+  } catch (error) {
+    leave(
+      error.status === 401
+        ? "Your session has expired. Sign in again."
+        : `Could not sign in: ${error.message}`,
+    );
+    return;
+  }
+  signedIn = true;
+  byId("me-name").textContent = me.username;
+  inbox.clear();
+  presence.clear();
+  presence.setSelf(me);
+  showView(true);
+  byId("inbox-title").focus();
+  try {
+    await loadNotifications();
+  } catch (error) {
+    showMessage(byId("inbox-message"), `Could not load notifications: ${error.message}`, {
+      error: true,
+    });
+  }
+  if (!signedIn) return;
+  connection.start();
+  clearInterval(presenceTimer);
+  presenceTimer = setInterval(() => refreshPresence().catch(() => {}), PRESENCE_REFRESH_MS);
+}
+
+function leave(message = "") {
+  signedIn = false;
+  connection.stop();
+  clearInterval(presenceTimer);
+  presenceTimer = null;
+  tokens.clear();
+  inbox.clear();
+  presence.clear();
+  showView(false);
+  showMessage(byId("login-error"), message, { error: Boolean(message) });
+  byId("login-username").focus();
+}
+
+function sessionExpired() {
+  if (signedIn) leave("Your session has expired. Sign in again.");
+}
+
+function onSubmit(id, handler) {
+  const form = byId(id);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitting(form, () => handler(form));
+  });
+}
+
+onSubmit("login-form", signIn);
+onSubmit("register-form", register);
+onSubmit("notify-form", sendNotification);
+byId("mark-all-read").addEventListener("click", markAllRead);
+byId("logout").addEventListener("click", () => leave());
+
+if (tokens.signedIn) {
+  enter();
+} else {
+  showView(false);
+}

@@ -1,0 +1,222 @@
+"""Herald settings, read from the environment (and from `.env` in development).
+
+Every tunable of the service lives here; the rest of the code reads
+`current_app.config` and never `os.environ`. Settings made of other settings
+(`BROKER_OPTIONS`, `SOCK_SERVER_OPTIONS`) are properties, so they follow their
+parts when a test or `create_app({...})` overrides one.
+"""
+
+import os
+import secrets
+import socket
+import uuid
+
+from dotenv import load_dotenv
+
+# The default secret marks a development setup; production refuses it.
+DEFAULT_JWT_SECRET = "herald-development-secret-change-me"
+
+
+def env_str(name, default=None):
+    """A string setting; an empty value counts as unset."""
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def env_int(name, default):
+    return int(env_str(name, default))
+
+
+def env_float(name, default):
+    return float(env_str(name, default))
+
+
+def env_bool(name, default):
+    value = env_str(name)
+    if value is None:
+        return default
+    return value.lower() in ("1", "true", "yes", "on")
+
+
+def default_instance_id():
+    """A name unique to this process, so each worker gets its own broker group."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class Config:
+    """Settings shared by every environment; each reads its variable at creation."""
+
+    ENV_NAME = "base"
+
+    def __init__(self):
+        self.SECRET_KEY = env_str("SECRET_KEY", secrets.token_hex(32))
+        self.JWT_SECRET_KEY = env_str("JWT_SECRET_KEY", DEFAULT_JWT_SECRET)
+        self.JWT_ACCESS_TOKEN_EXPIRES = env_int("JWT_ACCESS_TOKEN_EXPIRES", 900)
+        self.JWT_REFRESH_TOKEN_EXPIRES = env_int("JWT_REFRESH_TOKEN_EXPIRES", 14 * 24 * 3600)
+        self.JWT_QUERY_STRING_NAME = "token"
+        self.BCRYPT_ROUNDS = env_int("BCRYPT_ROUNDS", 12)
+
+        self.MONGODB_URI = env_str("MONGODB_URI", "mongodb://127.0.0.1:27027/herald")
+        self.MONGODB_TIMEOUT_MS = env_int("MONGODB_TIMEOUT_MS", 3000)
+
+        self.BROKER_URL = env_str("BROKER_URL", "memory://")
+        self.BROKER_TOPIC = env_str("BROKER_TOPIC", "herald.notifications")
+        self.BROKER_DEAD_LETTER_TOPIC = env_str("BROKER_DEAD_LETTER_TOPIC", "herald.dead-letters")
+        self.BROKER_GROUP_PREFIX = env_str("BROKER_GROUP_PREFIX", "herald")
+        self.BROKER_PUBLISH_TIMEOUT = env_float("BROKER_PUBLISH_TIMEOUT", 5.0)
+        self.BROKER_CHECK_TIMEOUT = env_float("BROKER_CHECK_TIMEOUT", 2.5)
+        self.KAFKA_PARTITIONS = env_int("KAFKA_PARTITIONS", 3)
+        self.KAFKA_REPLICATION_FACTOR = env_int("KAFKA_REPLICATION_FACTOR", 1)
+        self.KAFKA_FETCH_WAIT_MAX_MS = env_int("KAFKA_FETCH_WAIT_MAX_MS", 10)
+        self.KAFKA_SESSION_TIMEOUT_MS = env_int("KAFKA_SESSION_TIMEOUT_MS", 6000)
+        self.KAFKA_LINGER_MS = env_int("KAFKA_LINGER_MS", 2)
+        self.KAFKA_DEBUG = env_str("KAFKA_DEBUG", "")
+        self.RABBITMQ_PREFETCH_COUNT = env_int("RABBITMQ_PREFETCH_COUNT", 300)
+        self.RABBITMQ_QUEUE_EXPIRES = env_float("RABBITMQ_QUEUE_EXPIRES", 600.0)
+        self.RABBITMQ_HEARTBEAT = env_int("RABBITMQ_HEARTBEAT", 30)
+        self.INSTANCE_ID = env_str("INSTANCE_ID", default_instance_id())
+        self.CONSUMER_ENABLED = env_bool("CONSUMER_ENABLED", True)
+        # Off: the app starts no background loop (relay, consumer, heartbeat): for
+        # `flask` commands and tests that only look at the app.
+        self.BACKGROUND_TASKS = env_bool("BACKGROUND_TASKS", True)
+
+        # How long an Idempotency-Key is remembered (a day, like Stripe's).
+        self.IDEMPOTENCY_KEY_TTL = env_float("IDEMPOTENCY_KEY_TTL", 24 * 3600.0)
+
+        self.OUTBOX_POLL_INTERVAL = env_float("OUTBOX_POLL_INTERVAL", 1.0)
+        self.OUTBOX_ORPHAN_AFTER = env_float("OUTBOX_ORPHAN_AFTER", 10.0)
+        self.OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 500)
+        # How long a new subscription waits for what is half-published (see consumer.py).
+        self.OUTBOX_SETTLE_TIMEOUT = env_float("OUTBOX_SETTLE_TIMEOUT", 5.0)
+        self.RETRY_MAX_ATTEMPTS = env_int("RETRY_MAX_ATTEMPTS", 5)
+        self.RETRY_BASE_DELAY = env_float("RETRY_BASE_DELAY", 0.2)
+
+        self.PRESENCE_TTL = env_float("PRESENCE_TTL", 30.0)
+        self.WS_PING_INTERVAL = env_float("WS_PING_INTERVAL", 25.0)
+        self.WS_MAX_MESSAGE_SIZE = env_int("WS_MAX_MESSAGE_SIZE", 16 * 1024)
+        self.WS_PERMESSAGE_DEFLATE = env_bool("WS_PERMESSAGE_DEFLATE", False)
+        self.WS_SEND_QUEUE_SIZE = env_int("WS_SEND_QUEUE_SIZE", 1000)
+        self.WS_RESUME_LIMIT = env_int("WS_RESUME_LIMIT", 1000)
+        # How long a resume waits for the relay to finish notifications it half-published.
+        self.WS_RESUME_WAIT = env_float("WS_RESUME_WAIT", 2.0)
+        self.WS_TOKEN_CHECK_INTERVAL = env_float("WS_TOKEN_CHECK_INTERVAL", 5.0)
+        self.WS_CLIENT_FRAMES_PER_SECOND = env_float("WS_CLIENT_FRAMES_PER_SECOND", 10.0)
+
+        self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
+        # Limits in the `limits` notation: "10/minute", "100/hour;10/minute".
+        self.RATELIMITS = {
+            "login_per_address": env_str("RATELIMIT_LOGIN_PER_ADDRESS", "30/minute"),
+            "login_per_account": env_str("RATELIMIT_LOGIN_PER_ACCOUNT", "10/minute"),
+            "register_per_address": env_str("RATELIMIT_REGISTER_PER_ADDRESS", "20/hour"),
+            "notify_per_sender": env_str("RATELIMIT_NOTIFY_PER_SENDER", "120/minute"),
+            "socket_per_address": env_str("RATELIMIT_SOCKET_PER_ADDRESS", "60/minute"),
+        }
+        # Browser origins allowed to call the API and open sockets ("" = same origin only).
+        self.CORS_ALLOWED_ORIGINS = [
+            origin.strip()
+            for origin in env_str("CORS_ALLOWED_ORIGINS", "").split(",")
+            if origin.strip()
+        ]
+        # How many proxies in front of Herald set X-Forwarded-For (0: trust none).
+        self.PROXY_COUNT = env_int("PROXY_COUNT", 0)
+        self.MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 64 * 1024)
+        self.JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32)
+        self.NOTIFICATION_DATA_MAX_BYTES = env_int("NOTIFICATION_DATA_MAX_BYTES", 4096)
+        self.BROADCAST_MAX_RECIPIENTS = env_int("BROADCAST_MAX_RECIPIENTS", 10000)
+
+        self.ADMIN_USERNAME = env_str("ADMIN_USERNAME")
+        self.ADMIN_EMAIL = env_str("ADMIN_EMAIL")
+        self.ADMIN_PASSWORD = env_str("ADMIN_PASSWORD")
+
+        self.LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+        self.API_TITLE = "Herald"
+        self.API_VERSION = "1.0.0"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api-docs"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.OPENAPI_SWAGGER_UI_PATH = "/"
+        # Swagger UI is served from the swagger-ui-bundle package, never a CDN.
+        self.OPENAPI_SWAGGER_UI_URL = "/api-docs/static/"
+
+    @property
+    def BROKER_OPTIONS(self):
+        """Adapter tuning; each adapter reads the keys it knows (app/brokers/kafka.py,
+        app/brokers/rabbitmq.py) and ignores the rest."""
+        return {
+            "publish_timeout": self.BROKER_PUBLISH_TIMEOUT,
+            "check_timeout": self.BROKER_CHECK_TIMEOUT,
+            "partitions": self.KAFKA_PARTITIONS,
+            "replication_factor": self.KAFKA_REPLICATION_FACTOR,
+            "fetch_wait_max_ms": self.KAFKA_FETCH_WAIT_MAX_MS,
+            "session_timeout_ms": self.KAFKA_SESSION_TIMEOUT_MS,
+            "linger_ms": self.KAFKA_LINGER_MS,
+            "debug": self.KAFKA_DEBUG,
+            "prefetch_count": self.RABBITMQ_PREFETCH_COUNT,
+            "queue_expires": self.RABBITMQ_QUEUE_EXPIRES,
+            "heartbeat": self.RABBITMQ_HEARTBEAT,
+        }
+
+    @property
+    def SOCK_SERVER_OPTIONS(self):
+        """flask-sock's options. Herald pings every socket from one loop
+        (WS_PING_INTERVAL, app/realtime/heartbeat.py), not from simple-websocket's
+        per-socket selector."""
+        return {"ping_interval": None, "max_message_size": self.WS_MAX_MESSAGE_SIZE}
+
+    def apply(self, overrides):
+        """Set the settings in `overrides` (a dict); derived ones follow. Returns self."""
+        for name, value in overrides.items():
+            setattr(self, name, value)
+        return self
+
+    def validate(self):
+        """Refuse settings that are unsafe for this environment."""
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+
+    def __init__(self):
+        super().__init__()
+        self.TESTING = True
+        self.BCRYPT_ROUNDS = env_int("BCRYPT_ROUNDS", 4)
+        # Tests register hundreds of users from one address; the limit tests turn it on.
+        self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", False)
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+
+    def validate(self):
+        secret = self.JWT_SECRET_KEY
+        if secret == DEFAULT_JWT_SECRET or len(secret) < 32:
+            raise RuntimeError(
+                "JWT_SECRET_KEY must be set to a random value of at least 32 characters "
+                "in production"
+            )
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(name=None):
+    """The settings object for HERALD_ENV (default development), `.env` applied first."""
+    name = name or os.environ.get("HERALD_ENV", "development")
+    if name == "development":
+        # The working directory's .env: config.py may be installed in site-packages.
+        load_dotenv(os.path.join(os.getcwd(), ".env"))
+    try:
+        config = CONFIGS[name]()
+    except KeyError:
+        raise RuntimeError(f"HERALD_ENV must be one of {sorted(CONFIGS)}, not {name!r}") from None
+    config.validate()
+    return config
