@@ -6,14 +6,11 @@ what a dead instance left unpublished; user presence (`app.presence`) reads it
 so that a crashed instance takes its users offline by itself.
 """
 
-import logging
 from datetime import timedelta
 
 import mongoengine as me
 
 from app.clock import now as utcnow
-
-logger = logging.getLogger(__name__)
 
 
 class InstanceHeartbeat(me.Document):

@@ -7,7 +7,6 @@ its users offline by itself when its heartbeat expires; the entries it left
 behind are swept later.
 """
 
-import logging
 from collections.abc import Iterable
 
 import mongoengine as me
@@ -15,8 +14,6 @@ from mongoengine.errors import NotUniqueError
 
 from app import cluster
 from app.clock import now as utcnow
-
-logger = logging.getLogger(__name__)
 
 
 class PresenceEntry(me.Document):

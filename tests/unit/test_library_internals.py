@@ -11,6 +11,7 @@ import socket
 import threading
 
 import flask
+import gevent.socket as gevent_socket  # a dependency of Herald's, never optional
 import mongoengine as me
 import pytest
 import simple_websocket
@@ -161,7 +162,6 @@ def test_pika_blocking_channel_keeps_its_channel_in_impl():
 
 
 def test_gevent_keeps_the_os_socket_in_sock():
-    gevent_socket = pytest.importorskip("gevent.socket")
     one, other = gevent_socket.socketpair()
     try:
         assert isinstance(one._sock, _socket.socket)

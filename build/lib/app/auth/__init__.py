@@ -1,1 +1,0 @@
-"""Accounts: users, login, tokens and roles."""

@@ -1,1 +1,0 @@
-"""Notifications: stored per user, created over REST, listed, read and deleted."""
