@@ -14,7 +14,7 @@ import pymongo
 import pytest
 
 from config import TestingConfig
-from tests.support.clients import ADMIN_PASSWORD, Api
+from tests.support.clients import ADMIN_PASSWORD, Api, Socket
 from tests.support.processes import HeraldProcess
 from tests.support.servers import LiveServer
 from tests.support.services import ScriptService, free_port
@@ -94,6 +94,22 @@ def own_server(make_config):
     yield start
     for live in servers:
         live.stop()
+
+
+@pytest.fixture
+def sockets():
+    """Open WebSockets (`sockets(url, account_or_token, **kwargs)`), closed after the test."""
+    opened = []
+
+    def open_socket(server_url, account_or_token=None, **kwargs):
+        token = getattr(account_or_token, "access_token", account_or_token)
+        socket = Socket.open(server_url, token, **kwargs)
+        opened.append(socket)
+        return socket
+
+    yield open_socket
+    for socket in opened:
+        socket.close()
 
 
 @pytest.fixture

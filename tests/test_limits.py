@@ -7,7 +7,7 @@ import time
 import pytest
 
 from app.realtime import wire
-from tests.support.clients import Api, Socket, raw_websocket, wait_until
+from tests.support.clients import Api, raw_websocket, wait_until
 from tests.support.servers import LiveServer
 
 POLICY_VIOLATION, MESSAGE_TOO_BIG = 1008, 1009
@@ -28,15 +28,15 @@ def test_brackets_inside_strings_do_not_count_as_nesting(api, alice, bob):
     assert created["message"].startswith("[[[")
 
 
-def test_an_oversized_client_frame_closes_the_socket(server, bob):
-    socket_ = Socket.open(server.url, bob.access_token)
+def test_an_oversized_client_frame_closes_the_socket(server, bob, sockets):
+    socket_ = sockets(server.url, bob)
     assert socket_.receive_type("ready") is not None
     socket_.ws.send("x" * (server.app.config["WS_MAX_MESSAGE_SIZE"] + 1))
     assert socket_.wait_closed(5) == MESSAGE_TOO_BIG
 
 
-def test_a_client_sending_too_many_frames_is_closed(server, bob):
-    socket_ = Socket.open(server.url, bob.access_token)
+def test_a_client_sending_too_many_frames_is_closed(server, bob, sockets):
+    socket_ = sockets(server.url, bob)
     assert socket_.receive_type("ready") is not None
     burst = int(server.app.config["WS_CLIENT_FRAMES_PER_SECOND"] * 2) + 5
     for _ in range(burst):

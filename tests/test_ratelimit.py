@@ -85,17 +85,16 @@ def test_notifying_is_limited_per_sender(make_config):
         live.stop()
 
 
-def test_socket_attempts_are_limited_per_address(limited):
+def test_socket_attempts_are_limited_per_address(limited, sockets):
     api = Api(limited.url)
     bob = api.register("bob")
     with pytest.raises(websocket.WebSocketBadStatusException) as bad_token:
         Socket.open(limited.url, "not-a-token")  # a refused attempt counts too
     assert bad_token.value.status_code == 401
-    first = Socket.open(limited.url, bob.access_token)
+    sockets(limited.url, bob)
     with pytest.raises(websocket.WebSocketBadStatusException) as refused:
         Socket.open(limited.url, bob.access_token)
     assert refused.value.status_code == 429
-    first.close()
 
 
 @pytest.fixture

@@ -2,14 +2,14 @@
 
 import pytest
 
-from tests.support.clients import Api, Socket
+from tests.support.clients import Api
 from tests.support.processes import HeraldProcess
 
 SECRET = "logs-must-never-show-this-secret-0123456789"
 
 
 @pytest.mark.slow
-def test_tokens_passwords_and_the_signing_key_are_not_logged(mongodb_uri):
+def test_tokens_passwords_and_the_signing_key_are_not_logged(mongodb_uri, sockets):
     herald = HeraldProcess(
         {
             "HERALD_ENV": "production",
@@ -24,7 +24,7 @@ def test_tokens_passwords_and_the_signing_key_are_not_logged(mongodb_uri):
         api = Api(herald.url)
         alice = api.register("alice", password="a-password-never-logged")
         api.post("/api/login", json={"username": alice.username, "password": "wrong-password-x"})
-        socket_ = Socket.open(herald.url, alice.access_token)  # the token in the query string
+        socket_ = sockets(herald.url, alice)  # the token in the query string
         assert socket_.receive_type("ready") is not None
         socket_.close()
         api.post("/api/token/refresh", headers={"Authorization": f"Bearer {alice.refresh_token}"})

@@ -6,7 +6,7 @@ import pymongo
 import pytest
 from flask_jwt_extended import create_access_token
 
-from tests.support.clients import Api, Socket
+from tests.support.clients import Api
 from tests.support.servers import LiveServer
 
 POLICY_VIOLATION = 1008
@@ -98,8 +98,8 @@ def test_password_change_revokes_every_token(api, alice):
 
 
 @pytest.mark.parametrize("how", ["logout", "password"])
-def test_a_revoked_token_closes_its_socket(server, api, alice, how):
-    socket_ = Socket.open(server.url, alice.access_token)
+def test_a_revoked_token_closes_its_socket(server, api, alice, how, sockets):
+    socket_ = sockets(server.url, alice)
     assert socket_.receive_type("ready") is not None
     if how == "logout":
         api.post("/api/logout", account=alice)
@@ -119,11 +119,11 @@ def short_lived(make_config):
     live.stop()
 
 
-def test_an_expired_token_closes_the_socket_unless_it_reauthenticates(short_lived):
+def test_an_expired_token_closes_the_socket_unless_it_reauthenticates(short_lived, sockets):
     api = Api(short_lived.url)
     alice, bob = api.register("alice"), api.register("bob")
-    lapsing = Socket.open(short_lived.url, bob.access_token)
-    renewed = Socket.open(short_lived.url, bob.access_token)
+    lapsing = sockets(short_lived.url, bob)
+    renewed = sockets(short_lived.url, bob)
     for socket_ in (lapsing, renewed):
         assert socket_.receive_type("ready") is not None
 
@@ -141,7 +141,6 @@ def test_an_expired_token_closes_the_socket_unless_it_reauthenticates(short_live
     sender = api.login(alice.id, alice.username, alice.email, alice.password)
     created = api.notify(sender, bob, "still connected")
     assert renewed.receive_type("notification", timeout=5)["data"]["id"] == created["id"]
-    renewed.close()
 
 
 def test_a_rejected_logout_revokes_nothing(api, alice):

@@ -12,7 +12,7 @@ import pytest
 from app.brokers import create_broker
 from app.delivery.dead_letters import DeadLetter
 from app.delivery.events import NotificationEvent
-from tests.support.clients import Api, Socket, wait_until
+from tests.support.clients import Api, wait_until
 
 
 @pytest.fixture(params=["memory", "kafka", "rabbitmq"])
@@ -80,12 +80,11 @@ def test_a_malformed_message_is_dead_lettered_at_once(retrying_server):
     assert letter.attempts == 1 and letter.value == b"\xff not json"
 
 
-def test_retries_hold_back_only_the_failing_users_messages(retrying_server, monkeypatch):
+def test_retries_hold_back_only_the_failing_users_messages(retrying_server, monkeypatch, sockets):
     live = retrying_server(RETRY_MAX_ATTEMPTS=3, RETRY_BASE_DELAY=3.0)
     api = Api(live.url)
     sender, unlucky, lucky = api.register("sender"), api.register("unlucky"), api.register("lucky")
-    unlucky_socket = Socket.open(live.url, unlucky.access_token)
-    lucky_socket = Socket.open(live.url, lucky.access_token)
+    unlucky_socket, lucky_socket = sockets(live.url, unlucky), sockets(live.url, lucky)
     for socket_ in (unlucky_socket, lucky_socket):
         assert socket_.receive_type("ready") is not None
 
@@ -112,11 +111,9 @@ def test_retries_hold_back_only_the_failing_users_messages(retrying_server, monk
     got = [unlucky_socket.receive_type("notification", timeout=5)["data"]["id"] for _ in range(2)]
     assert got == [first["id"], second["id"]]
     assert attempts == [first["id"], first["id"], second["id"]]
-    for socket_ in (unlucky_socket, lucky_socket):
-        socket_.close()
 
 
-def test_admins_list_and_replay_dead_letters(retrying_server, monkeypatch):
+def test_admins_list_and_replay_dead_letters(retrying_server, monkeypatch, sockets):
     live = retrying_server(RETRY_MAX_ATTEMPTS=2, RETRY_BASE_DELAY=0.05)
     api = Api(live.url)
     admin = api.login(None, "admin", "admin@example.test", "admin-password-1")
@@ -148,7 +145,7 @@ def test_admins_list_and_replay_dead_letters(retrying_server, monkeypatch):
     assert api.get("/api/admin/dead-letters", account=bob).status_code == 403
 
     monkeypatch.setattr(consumer, "handler", deliver)
-    socket_ = Socket.open(live.url, bob.access_token)
+    socket_ = sockets(live.url, bob)
     assert socket_.receive_type("ready") is not None
     replayed = api.post(f"/api/admin/dead-letters/{letter['id']}/replay", account=admin)
     assert replayed.status_code == 200 and replayed.json()["replayedAt"]
@@ -160,4 +157,3 @@ def test_admins_list_and_replay_dead_letters(retrying_server, monkeypatch):
     assert socket_.drain(0.5) == []
     missing = api.post(f"/api/admin/dead-letters/{uuid.uuid4()}/replay", account=admin)
     assert missing.status_code == 404
-    socket_.close()

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from tests.support.clients import Api, Socket, wait_until
+from tests.support.clients import Api, wait_until
 from tests.support.processes import HeraldProcess
 from tests.support.services import ScriptService, free_port
 
@@ -67,12 +67,14 @@ def collect(socket_, count, timeout):
     return ids
 
 
-def test_a_notification_made_on_one_instance_reaches_sockets_on_every_instance(broker, heralds):
+def test_a_notification_made_on_one_instance_reaches_sockets_on_every_instance(
+    broker, heralds, sockets
+):
     first, second = heralds(broker.url), heralds(broker.url)
     api_first, api_second = Api(first.url), Api(second.url)
     sender, bob = api_second.register("sender"), api_first.register("bob")
-    on_first = ready(Socket.open(first.url, bob.access_token))
-    on_second = ready(Socket.open(second.url, bob.access_token))
+    on_first = ready(sockets(first.url, bob))
+    on_second = ready(sockets(second.url, bob))
 
     created = api_second.notify(sender, bob, "across instances")
 
@@ -82,14 +84,13 @@ def test_a_notification_made_on_one_instance_reaches_sockets_on_every_instance(b
         assert socket_.receive_type("notification", timeout=5.0)["data"] == created
     for socket_ in (on_first, on_second):
         assert socket_.drain(0.7) == [], "a socket got the notification twice"
-        socket_.close()
 
 
-def test_a_broker_outage_loses_no_accepted_notification(broker, heralds):
+def test_a_broker_outage_loses_no_accepted_notification(broker, heralds, sockets):
     herald = heralds(broker.url)
     api = Api(herald.url)
     sender, bob = api.register("sender"), api.register("bob")
-    socket_ = ready(Socket.open(herald.url, bob.access_token))
+    socket_ = ready(sockets(herald.url, bob))
     before = api.notify(sender, bob, "before the outage")
     assert socket_.receive_type("notification", timeout=5)["data"]["id"] == before["id"]
 
@@ -105,7 +106,6 @@ def test_a_broker_outage_loses_no_accepted_notification(broker, heralds):
     assert sorted(received) == sorted(accepted)
     assert socket_.drain(1.0) == [], "a socket got a notification twice"
     assert wait_until(lambda: api.get("/readyz").status_code == 200, 60)
-    socket_.close()
 
 
 def test_with_the_database_down_requests_get_503_and_nothing_is_half_written(heralds):

@@ -11,17 +11,17 @@ import websocket
 from app.brokers import BrokerUnavailable
 from app.delivery import events
 from app.notifications.models import Notification
-from tests.support.clients import Api, Socket, presence_of, raw_websocket, wait_until
+from tests.support.clients import Api, presence_of, raw_websocket, wait_until
 from tests.support.processes import HeraldProcess, herald_env
 
 GOING_AWAY = 1001
 
 
-def test_outbox_delivers_once_the_broker_takes_publishes_again(own_server, monkeypatch):
+def test_outbox_delivers_once_the_broker_takes_publishes_again(own_server, monkeypatch, sockets):
     live = own_server()
     api = Api(live.url)
     alice, bob = api.register("alice"), api.register("bob")
-    socket_ = Socket.open(live.url, bob.access_token)
+    socket_ = sockets(live.url, bob)
     assert socket_.receive_type("ready") is not None
 
     broker = live.node.broker
@@ -43,14 +43,13 @@ def test_outbox_delivers_once_the_broker_takes_publishes_again(own_server, monke
         received.append(frame["data"]["id"])
     assert received == accepted
     assert socket_.drain(0.5) == []
-    socket_.close()
 
 
-def a_socket_that_saw_one(url):
+def a_socket_that_saw_one(sockets, url):
     """`api`, alice, bob, a socket of bob's and the notification from alice it received."""
     api = Api(url)
     alice, bob = api.register("alice"), api.register("bob")
-    socket_ = Socket.open(url, bob.access_token)
+    socket_ = sockets(url, bob)
     assert socket_.receive_type("ready") is not None
     seen = api.notify(alice, bob, "seen before")
     assert socket_.receive_type("notification", timeout=5)["data"]["id"] == seen["id"]
@@ -75,14 +74,14 @@ def stall_after_publishing(broker, monkeypatch):
 
 
 def test_a_starting_instance_gives_a_resuming_client_what_was_half_published(
-    own_server, monkeypatch
+    own_server, monkeypatch, sockets
 ):
     """A notification on the broker before a new instance subscribes (so that instance
     never delivers it live) but still in its publisher's outbox (so a resume leaves it
     out) must still reach a client that resumes on the new instance."""
     broker_url = f"memory://{uuid.uuid4().hex}"
     first = own_server(BROKER_URL=broker_url)
-    api, alice, bob, watcher, seen = a_socket_that_saw_one(first.url)
+    api, alice, bob, _, seen = a_socket_that_saw_one(sockets, first.url)
     broker = first.node.broker
     on_broker, release = stall_after_publishing(broker, monkeypatch)
     half_published = api.notify(alice, bob, "half published")
@@ -92,7 +91,7 @@ def test_a_starting_instance_gives_a_resuming_client_what_was_half_published(
     assert wait_until(lambda: len(groups) == 2, timeout=10), "the new instance never subscribed"
 
     try:  # a client resuming now, on the new instance, from what it has seen
-        resumed = Socket.open(second.url, bob.access_token, since=seen["id"])
+        resumed = sockets(second.url, bob, since=seen["id"])
         assert resumed.receive_type("ready") is not None
     except websocket.WebSocketBadStatusException as refused:
         assert refused.status_code == 503  # not ready: it tries again in a moment
@@ -100,22 +99,20 @@ def test_a_starting_instance_gives_a_resuming_client_what_was_half_published(
     release.set()
     if resumed is None:
         assert wait_until(second.node.consumer.subscribed.is_set, timeout=10)
-        resumed = Socket.open(second.url, bob.access_token, since=seen["id"])
+        resumed = sockets(second.url, bob, since=seen["id"])
 
     received = [f["data"]["id"] for f in resumed.drain(2.0) if f["type"] == "notification"]
     assert received == [half_published["id"]]
-    for socket_ in (watcher, resumed):
-        socket_.close()
 
 
 def test_a_client_resuming_while_its_notification_is_half_published_gets_it(
-    own_server, monkeypatch
+    own_server, monkeypatch, sockets
 ):
     """Published while the client was between two sockets (so no socket got it live)
     but still in the outbox when it resumes (a backlog leaves out what is still there):
     the resume must wait for the relay to finish and include it."""
     live = own_server()
-    api, alice, bob, first, seen = a_socket_that_saw_one(live.url)
+    api, alice, bob, first, seen = a_socket_that_saw_one(sockets, live.url)
     first.close()
     assert wait_until(lambda: not live.node.hub.sessions_of(bob.id), timeout=5)
     on_broker, release = stall_after_publishing(live.node.broker, monkeypatch)
@@ -123,21 +120,22 @@ def test_a_client_resuming_while_its_notification_is_half_published_gets_it(
     assert on_broker.wait(10)
     threading.Timer(0.5, release.set).start()  # the relay finishes while the client resumes
 
-    resumed = Socket.open(live.url, bob.access_token, since=seen["id"])
+    resumed = sockets(live.url, bob, since=seen["id"])
     frames = resumed.drain(2.0)
     received = [f["data"]["id"] for f in frames if f["type"] == "notification"]
     assert received == [half_published["id"]]
     assert [f["type"] for f in frames][-1] == "ready"
-    resumed.close()
 
 
-def test_a_republished_notification_reaches_only_the_sockets_that_did_not_have_it(own_server):
+def test_a_republished_notification_reaches_only_the_sockets_that_did_not_have_it(
+    own_server, sockets
+):
     """A publisher that dies between the broker's ack and deleting its outbox entry
     publishes again. A socket opened in between, whose resume left the notification
     out while it was in the outbox, must get it; one that had it must not again."""
     live = own_server()
-    _, _, bob, first, sent = a_socket_that_saw_one(live.url)
-    second = Socket.open(live.url, bob.access_token)
+    _, _, bob, first, sent = a_socket_that_saw_one(sockets, live.url)
+    second = sockets(live.url, bob)
     assert second.receive_type("ready") is not None
 
     with live.app.app_context():
@@ -148,8 +146,6 @@ def test_a_republished_notification_reaches_only_the_sockets_that_did_not_have_i
     frame = second.receive_type("notification", timeout=5)
     assert frame is not None and frame["data"]["id"] == sent["id"]
     assert first.drain(1.0) == [], "a socket got the same notification twice"
-    for socket_ in (first, second):
-        socket_.close()
 
 
 def closed_by_server(conn, timeout):
@@ -168,12 +164,12 @@ def closed_by_server(conn, timeout):
     return False
 
 
-def test_server_pings_and_drops_a_client_that_never_answers(own_server):
+def test_server_pings_and_drops_a_client_that_never_answers(own_server, sockets):
     live = own_server(WS_PING_INTERVAL=0.5)
     api = Api(live.url)
     bob = api.register("bob")
 
-    answering = Socket.open(live.url, bob.access_token)
+    answering = sockets(live.url, bob)
     opcode = None
     deadline = time.monotonic() + 5
     while opcode != 0x9 and time.monotonic() < deadline:
@@ -206,19 +202,18 @@ def test_under_gunicorn_the_hub_drops_a_client_that_never_answers_pings(mongodb_
 
 
 @pytest.mark.slow
-def test_gunicorn_gevent_worker_delivers(mongodb_uri):
+def test_gunicorn_gevent_worker_delivers(mongodb_uri, sockets):
     herald = HeraldProcess(herald_env(mongodb_uri)).start()
     try:
         api = Api(herald.url)
         alice, bob = api.register("alice"), api.register("bob")
-        socket_ = Socket.open(herald.url, bob.access_token)
+        socket_ = sockets(herald.url, bob)
         assert socket_.receive_type("ready") is not None
         created = api.notify(alice, bob, "from gunicorn")
         assert socket_.receive_type("notification", timeout=1.0)["data"] == created
         # A shutdown tells sockets to go elsewhere (1001) instead of leaving them hanging.
         herald.stop()
         assert socket_.wait_closed(10) == GOING_AWAY
-        socket_.close()
     finally:
         herald.stop()
 
@@ -234,7 +229,7 @@ def test_the_gunicorn_worker_freezes_its_start_up_objects_and_defers_full_collec
 
 
 @pytest.mark.slow
-def test_presence_expires_after_an_instance_crashes(server, api, mongodb_uri):
+def test_presence_expires_after_an_instance_crashes(server, api, mongodb_uri, sockets):
     bob = api.register("bob")
     crashing = HeraldProcess(
         herald_env(
@@ -242,10 +237,10 @@ def test_presence_expires_after_an_instance_crashes(server, api, mongodb_uri):
         )
     ).start()
     try:
-        watcher = Socket.open(server.url, api.register("watcher").access_token)
+        watcher = sockets(server.url, api.register("watcher"))
         assert watcher.receive_type("ready") is not None
         watcher.send({"type": "presence.watch"})
-        socket_ = Socket.open(crashing.url, bob.access_token)
+        socket_ = sockets(crashing.url, bob)
         assert socket_.receive_type("ready") is not None
         assert wait_until(lambda: api.get("/api/users/me", account=bob).json()["connected"], 5)
         crashing.kill()
@@ -254,7 +249,6 @@ def test_presence_expires_after_an_instance_crashes(server, api, mongodb_uri):
         # ...and the surviving instance, sweeping it, tells the presence watchers.
         gone = presence_of(watcher, bob, timeout=20)
         assert gone == {"userId": bob.id, "username": bob.username, "connected": False}
-        watcher.close()
     finally:
         crashing.kill()
 

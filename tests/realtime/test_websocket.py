@@ -9,20 +9,6 @@ from flask_jwt_extended import create_access_token
 from tests.support.clients import Socket, presence_of, wait_until
 
 
-@pytest.fixture
-def sockets():
-    opened = []
-
-    def open_socket(server_url, account, **kwargs):
-        socket = Socket.open(server_url, account.access_token, **kwargs)
-        opened.append(socket)
-        return socket
-
-    yield open_socket
-    for socket in opened:
-        socket.close()
-
-
 def ready(socket):
     frame = socket.receive_type("ready", timeout=5)
     assert frame is not None, "the server never said the socket is ready"
@@ -47,7 +33,7 @@ def test_expired_and_refresh_tokens_are_refused(server, alice):
 
 def test_notification_reaches_every_socket_of_the_recipient_only(server, api, alice, bob, sockets):
     tab1 = sockets(server.url, bob)
-    tab2 = Socket.open(server.url, bob.access_token, header_auth=True)
+    tab2 = sockets(server.url, bob, header_auth=True)
     bystander = sockets(server.url, alice)
     for socket in (tab1, tab2, bystander):
         ready(socket)
@@ -58,7 +44,6 @@ def test_notification_reaches_every_socket_of_the_recipient_only(server, api, al
         frame = socket.receive_type("notification", timeout=1.0)
         assert frame == {"type": "notification", "data": created}
     assert bystander.drain(0.5) == []
-    tab2.close()
 
 
 def test_reconnect_with_since_gets_what_was_missed_in_order_once(server, api, alice, bob, sockets):

@@ -3,13 +3,15 @@
 import json
 import socket
 import time
+import zlib
 
 import pytest
 import websocket
 from wsproto.frame_protocol import FrameProtocol
 
 from app.realtime import wire
-from tests.support.clients import Api, Socket, wait_until
+from tests.support.clients import Api, wait_until
+from tests.support.frames import handshake
 from tests.support.processes import HeraldProcess, herald_env
 from tests.support.servers import LiveServer
 
@@ -58,14 +60,14 @@ def test_a_slow_reader_gets_every_frame_whole_and_in_order_between_pongs(server)
     ws.close()
 
 
-def test_a_client_that_negotiates_compression_gets_compressed_frames(make_config):
+def test_a_client_that_negotiates_compression_gets_compressed_frames(make_config, sockets):
     """With WS_PERMESSAGE_DEFLATE on, frames go through wsproto's compressor per socket."""
     live = LiveServer(make_config(WS_PERMESSAGE_DEFLATE=True))
     try:
         api = Api(live.url)
         alice, bob = api.register("alice"), api.register("bob")
         compressed = CompressingClient(live.url, bob.access_token)
-        plain = Socket.open(live.url, bob.access_token)  # offers nothing: frames as made
+        plain = sockets(live.url, bob)  # offers nothing: frames as made
         assert plain.receive_type("ready") is not None
         assert compressed.next_message()["type"] == "ready"
         assert sorted(s.passes_frames for s in live.node.hub.sessions_of(bob.id)) == [
@@ -81,20 +83,19 @@ def test_a_client_that_negotiates_compression_gets_compressed_frames(make_config
             assert message["data"]["message"] == notification["message"]
             assert plain.receive_type("notification")["data"]["id"] == notification["id"]
         assert compressed.compressed_frames >= 3
-        plain.close()
         compressed.close()
     finally:
         live.stop()
 
 
 @pytest.mark.slow
-def test_under_gunicorn_a_compressing_client_gets_compressed_frames(mongodb_uri):
+def test_under_gunicorn_a_compressing_client_gets_compressed_frames(mongodb_uri, sockets):
     """The permessage-deflate path in the gevent worker, beside a plain socket."""
     with HeraldProcess(herald_env(mongodb_uri, WS_PERMESSAGE_DEFLATE="true")).start() as herald:
         api = Api(herald.url)
         alice, bob = api.register("alice"), api.register("bob")
         compressed = CompressingClient(herald.url, bob.access_token)
-        plain = Socket.open(herald.url, bob.access_token)
+        plain = sockets(herald.url, bob)
         assert compressed.next_message()["type"] == "ready"
         assert plain.receive_type("ready") is not None
 
@@ -104,7 +105,6 @@ def test_under_gunicorn_a_compressing_client_gets_compressed_frames(mongodb_uri)
             assert (message["type"], message["data"]) == ("notification", notification)
             assert plain.receive_type("notification")["data"] == notification
         assert compressed.compressed_frames >= 3
-        plain.close()
         compressed.close()
 
 
@@ -117,51 +117,22 @@ class CompressingClient:
     """
 
     def __init__(self, base_url, token):
-        import base64
-        import os
-        import zlib
-
-        host, port = base_url.removeprefix("http://").split(":")
-        self.conn = socket.create_connection((host, int(port)), timeout=10)
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.conn.sendall(
-            (
-                f"GET /ws?token={token} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
-                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
-            ).encode()
+        self.conn, head, self.frames = handshake(
+            base_url, token, extensions="permessage-deflate", timeout=10
         )
-        self.buffer = b""
-        while b"\r\n\r\n" not in self.buffer:
-            self.buffer += self.conn.recv(4096)
-        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
-        assert b" 101 " in head.split(b"\r\n", 1)[0]
-        assert b"permessage-deflate" in head.lower(), "the server did not accept compression"
+        assert "permessage-deflate" in head.lower(), "the server did not accept compression"
         self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
         self.compressed_frames = 0
-
-    def _read(self, size):
-        while len(self.buffer) < size:
-            chunk = self.conn.recv(65536)
-            assert chunk, "the server closed the connection"
-            self.buffer += chunk
-        data, self.buffer = self.buffer[:size], self.buffer[size:]
-        return data
 
     def next_message(self):
         """The next text message as a dict (control frames are skipped)."""
         while True:
-            first, second = self._read(2)
-            size = second & 0x7F
-            if size == 126:
-                size = int.from_bytes(self._read(2))
-            elif size == 127:
-                size = int.from_bytes(self._read(8))
-            payload = self._read(size)
-            if first & 0x0F != 0x1:
+            frame = self.frames.frame()
+            if frame.opcode != 0x1:
                 continue
-            assert first & 0x80, "a fragmented message"
-            if first & 0x40:  # RSV1: compressed (RFC 7692 §6.2)
+            assert frame.final, "a fragmented message"
+            payload = frame.payload
+            if frame.compressed:
                 self.compressed_frames += 1
                 payload = self.inflater.decompress(payload + b"\x00\x00\xff\xff")
             return json.loads(payload)

@@ -1,10 +1,7 @@
 """Real clients for tests: HTTP through requests, WebSockets through websocket-client."""
 
-import base64
 import contextlib
 import json
-import os
-import socket
 import struct
 import time
 import uuid
@@ -12,6 +9,8 @@ from dataclasses import dataclass
 
 import requests
 import websocket
+
+from tests.support.frames import handshake
 
 ADMIN_PASSWORD = "admin-password-1"  # the bootstrap admin of the test servers
 
@@ -172,14 +171,5 @@ def presence_of(watcher, account, timeout=5):
 
 def raw_websocket(url, token):
     """A client that shakes hands and then never reads: it will not answer pings."""
-    host, port = url.removeprefix("http://").split(":")
-    conn = socket.create_connection((host, int(port)))
-    key = base64.b64encode(os.urandom(16)).decode()
-    conn.sendall(
-        (
-            f"GET /ws?token={token} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
-    assert b" 101 " in conn.recv(4096).split(b"\r\n", 1)[0] + b" "
+    conn, _, _ = handshake(url, token)
     return conn

@@ -6,9 +6,7 @@ the other end and parses the server's (unmasked) text frames.
 """
 
 import json
-import select
 import socket
-import struct
 import threading
 from types import SimpleNamespace
 
@@ -18,6 +16,7 @@ from app.ids import new_id
 from app.realtime import hub as hub_module
 from app.realtime import wire
 from app.realtime.hub import SocketHub, SocketSession
+from tests.support.frames import FrameReader
 
 WAIT = 5.0  # bound of every wait; reached only when the hub misbehaves
 
@@ -40,48 +39,21 @@ class FakeConnection:
         self.closed.set()
 
 
-class Peer:
+class Peer(FrameReader):
     """The client's end of the socketpair: reads and parses the server's frames."""
 
     def __init__(self, sock):
-        self.sock = sock
-        self.sock.settimeout(WAIT)
-        self.buffer = b""
-
-    def _read_exactly(self, size):
-        while len(self.buffer) < size:
-            chunk = self.sock.recv(65536)
-            assert chunk, "the server end closed"
-            self.buffer += chunk
-        data, self.buffer = self.buffer[:size], self.buffer[size:]
-        return data
-
-    def frame(self):
-        """(opcode, payload) of the next frame (RFC 6455 §5.2)."""
-        first, second = self._read_exactly(2)
-        assert first & 0x80 and not second & 0x80, "a final, unmasked frame"
-        size = second & 0x7F
-        if size == 126:
-            (size,) = struct.unpack("!H", self._read_exactly(2))
-        elif size == 127:
-            (size,) = struct.unpack("!Q", self._read_exactly(8))
-        return first & 0x0F, self._read_exactly(size)
+        sock.settimeout(WAIT)
+        super().__init__(sock)
 
     def texts(self, count):
-        """The payloads of the next `count` frames, which must be text frames, as JSON."""
+        """The payloads of the next `count` frames, which must be whole text frames, as JSON."""
         messages = []
         for _ in range(count):
-            opcode, payload = self.frame()
-            assert opcode == 0x1
-            messages.append(json.loads(payload))
+            frame = self.frame()
+            assert frame.opcode == 0x1 and frame.final
+            messages.append(json.loads(frame.payload))
         return messages
-
-    def nothing_waiting(self):
-        """True when no byte has arrived (everything the server wrote was read)."""
-        if self.buffer:
-            return False
-        readable, _, _ = select.select([self.sock], [], [], 0)
-        return not readable
 
 
 @pytest.fixture
@@ -261,7 +233,7 @@ def test_a_ping_is_written_in_turn_and_a_missed_pong_closes_the_socket(open_sock
     session, peer = open_socket(new_id())
     hub.attach(session)
     assert hub.ping_all() == 0
-    assert peer.frame() == (0x9, b"")
+    assert peer.frame()[:2] == (0x9, b"")
     assert session.ws.pong_received is False, "the next pong will set it"
     # No pong came back before the next round: the socket is closed.
     assert hub.ping_all() == 1
