@@ -82,6 +82,11 @@ class Config:
 
         # How long an Idempotency-Key is remembered (a day, like Stripe's).
         self.IDEMPOTENCY_KEY_TTL = env_float("IDEMPOTENCY_KEY_TTL", 24 * 3600.0)
+        # How long after sending it a sender (or an admin) may edit or retract a notification.
+        self.NOTIFICATION_EDIT_WINDOW = env_float("NOTIFICATION_EDIT_WINDOW", 24 * 3600.0)
+        # How long the changes of an inbox (read, deleted, edited...) are kept, so a
+        # client reconnecting with `seq` learns what changed; an older `seq` reloads.
+        self.INBOX_CHANGES_RETENTION = env_float("INBOX_CHANGES_RETENTION", 7 * 24 * 3600.0)
 
         self.OUTBOX_POLL_INTERVAL = env_float("OUTBOX_POLL_INTERVAL", 1.0)
         self.OUTBOX_ORPHAN_AFTER = env_float("OUTBOX_ORPHAN_AFTER", 10.0)

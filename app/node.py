@@ -42,6 +42,7 @@ class Node:
             poll_interval=config["OUTBOX_POLL_INTERVAL"],
             orphan_after=config["OUTBOX_ORPHAN_AFTER"],
             batch_size=config["OUTBOX_BATCH_SIZE"],
+            change_retention=config["INBOX_CHANGES_RETENTION"],
         )
         self.dispatcher = EventDispatcher(self.hub)
         self.consumer = EventConsumer(

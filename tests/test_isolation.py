@@ -3,10 +3,12 @@
 Hypothesis drives 3 to 5 fresh users through random operations over real HTTP
 against the live server (create from any sender to any recipient, list pages
 with random `page`/`per_page`/`read`, get/mark/delete by id, including other
-users' ids, mark-all-read, unread count, marking read over the socket), while
-each user holds a real WebSocket. The test keeps a model of what every user
-owns; every page, item, count and frame must match it exactly (ids, read state,
-totals, newest first), and nothing of one user may reach another.
+users' ids, mark-all-read, unread count, marking read over the socket, a
+sender's edit and retraction), while each user holds a real WebSocket. The
+test keeps a model of what every user owns; every page, item, count and frame
+must match it exactly (ids, read state, totals, newest first), nothing of one
+user may reach another, and each socket's copy of its inbox, kept from the
+frames it got by the protocol's rules (`InboxMirror`), must end as the model.
 """
 
 import math
@@ -24,6 +26,7 @@ from hypothesis.stateful import (
 )
 
 from tests.support.clients import Api, Socket
+from tests.support.inbox_mirror import InboxMirror
 
 DELIVERY_TIMEOUT = 10.0  # upper bound on waiting for a frame; never asserted as a speed
 QUIET_PERIOD = 0.3  # how long an idle socket is watched for stray frames at the end
@@ -54,6 +57,7 @@ class IsolationMachine(RuleBasedStateMachine):
         self.api = Api(base_url)
         self.accounts = {}  # user id -> Account
         self.sockets = {}  # user id -> Socket
+        self.mirrors = {}  # user id -> that socket's copy of the inbox, from its frames
         self.owned = {}  # user id -> that user's live notifications, oldest first
         self.owner = {}  # notification id -> recipient id, kept after a delete
         self.read_at = {}  # notification id -> the first readAt REST showed
@@ -68,7 +72,8 @@ class IsolationMachine(RuleBasedStateMachine):
             self.owned[account.id] = []
             socket = Socket.open(self.base_url, account.access_token)
             self.sockets[account.id] = socket
-            ready = socket.receive_type("ready", timeout=DELIVERY_TIMEOUT)
+            self.mirrors[account.id] = InboxMirror()
+            ready = self._receive(account, "ready")
             assert ready is not None, f"no ready frame on the socket of {account.username}"
         return multiple(*accounts)
 
@@ -151,14 +156,33 @@ class IsolationMachine(RuleBasedStateMachine):
 
     @rule(user=users, notification=notifications)
     def delete(self, user, notification):
+        """The recipient deletes their own; its sender retracts it; anyone else: 404."""
         response = self.api.delete(f"/api/notifications/{notification}", account=user)
-        model = self._find(user, notification)
+        model = self._find(user, notification) or self._sent_by(user, notification)
         if model is None:
             self._assert_hidden(response, user, notification)
             return
         assert response.status_code == 204, response.text
-        self.owned[user.id].remove(model)
+        self.owned[model["userId"]].remove(model)
         self.read_at.pop(notification, None)
+
+    @rule(user=users, notification=notifications, message=messages)
+    def edit(self, user, notification, message):
+        """Its sender edits it; the recipient who did not send it: 403; anyone else: 404."""
+        path = f"/api/notifications/{notification}"
+        response = self.api.request("PATCH", path, account=user, json={"message": message})
+        model = self._sent_by(user, notification)
+        if model is None:
+            received = self._find(user, notification)
+            if received is None:
+                self._assert_hidden(response, user, notification)
+            else:
+                assert response.status_code == 403, response.text
+            return
+        assert response.status_code == 200, response.text
+        model["message"] = message
+        self._assert_same(response.json(), model)
+        assert response.json()["editedAt"] is not None, response.text
 
     @rule(user=users)
     def get_unknown(self, user):
@@ -207,14 +231,15 @@ class IsolationMachine(RuleBasedStateMachine):
 
     def teardown(self):
         try:
-            for user_id, socket in self.sockets.items():
-                for frame in socket.drain(timeout=QUIET_PERIOD):
+            for account in self.accounts.values():
+                while (frame := self._receive(account, timeout=QUIET_PERIOD)) is not None:
                     assert frame.get("type") != "notification", (
-                        f"user {user_id} got an unexpected frame: {frame}"
+                        f"{account.username} got an unexpected frame: {frame}"
                     )
             for account in self.accounts.values():
                 self.list_page(account, page=1, per_page=100, read=None)
                 self.unread_count(account)
+                self._assert_socket_converged(account)
         finally:
             for socket in self.sockets.values():
                 socket.close()
@@ -227,6 +252,34 @@ class IsolationMachine(RuleBasedStateMachine):
     def _find(self, user, notification_id):
         """The model of `notification_id` when `user` owns it and it was not deleted."""
         return next((n for n in self.owned[user.id] if n["id"] == notification_id), None)
+
+    def _sent_by(self, user, notification_id):
+        """The model of `notification_id` when `user` sent it and it was not deleted."""
+        owner = self.owner.get(notification_id)
+        model = next((n for n in self.owned.get(owner, ()) if n["id"] == notification_id), None)
+        return model if model is not None and model["senderId"] == user.id else None
+
+    def _receive(self, user, kind=None, timeout=DELIVERY_TIMEOUT):
+        """The user's next frame (of `kind`, if given), after its copy of the inbox took
+        every frame read on the way; each must be the user's own."""
+        socket, mirror = self.sockets[user.id], self.mirrors[user.id]
+        while (frame := socket.receive(timeout=timeout)) is not None:
+            owner = frame.get("inbox", {}).get("userId") or frame.get("data", {}).get("userId")
+            if frame["type"] != "read":
+                assert owner in (None, user.id), f"{user.username} got another's: {frame}"
+            mirror.apply(frame)
+            if kind is None or frame["type"] == kind:
+                return frame
+        return None
+
+    def _assert_socket_converged(self, user):
+        """The socket's copy of the inbox is the model, count included."""
+        mirror = self.mirrors[user.id]
+        shown = {i: _subset(n, FIELDS) for i, n in mirror.notifications.items()}
+        assert shown == {n["id"]: _subset(n, FIELDS) for n in self.owned[user.id]}, (
+            f"{user.username}'s socket ended with {shown}"
+        )
+        assert mirror.unread_count == sum(not n["read"] for n in self.owned[user.id])
 
     def _describe_id(self, notification_id):
         owner = self.owner.get(notification_id)
@@ -255,8 +308,7 @@ class IsolationMachine(RuleBasedStateMachine):
 
     def _expect_frame(self, recipient, created):
         """The recipient's socket delivers `created` next; nothing else of anyone's."""
-        socket = self.sockets[recipient.id]
-        frame = socket.receive_type("notification", timeout=DELIVERY_TIMEOUT)
+        frame = self._receive(recipient, "notification")
         assert frame is not None, f"{created['id']} never reached {recipient.username}'s socket"
         assert frame["data"]["id"] == created["id"], (
             f"{recipient.username} expected {created['id']}, got {frame['data']} "
@@ -266,13 +318,12 @@ class IsolationMachine(RuleBasedStateMachine):
 
     def _next_answer(self, user):
         """The socket's answer to a client frame; a notification frame here is a stray one."""
-        socket = self.sockets[user.id]
-        frame = socket.receive(timeout=DELIVERY_TIMEOUT)
+        frame = self._receive(user)
         while frame is not None and frame.get("type") not in ("read", "error"):
             assert frame.get("type") != "notification", (
                 f"{user.username} got a notification frame no one sent them: {frame}"
             )
-            frame = socket.receive(timeout=DELIVERY_TIMEOUT)
+            frame = self._receive(user)
         assert frame is not None, f"{user.username}'s socket did not answer"
         return frame
 

@@ -3,11 +3,14 @@
 A broker payload *is* the WebSocket frame, so an instance decodes it once to
 learn where it goes and sends the same text to every socket:
 `{"type": "notification", "data": <the notification as REST shows it>}` for the
-recipient's sockets, and `{"type": "presence", "data": {"userId", "username",
+recipient's sockets, the state after a change of a user's inbox
+(`notification.updated`, `notification.deleted`, `notifications.read_all`, each
+with an `inbox` object naming the user, see `app.notifications.inbox`) for
+that user's sockets, and `{"type": "presence", "data": {"userId", "username",
 "connected"}}` for every socket that watches presence. `{"type": "revoked",
 "data": {"userId"}}` stays on the server: it makes every instance recheck the
-tokens of that user's sockets. `app.realtime.protocol` lists the first two
-among the frames a socket receives.
+tokens of that user's sockets. `app.realtime.protocol` lists all but
+the last among the frames a socket receives.
 """
 
 import json
@@ -16,10 +19,21 @@ from typing import NamedTuple
 import orjson
 
 from app.ids import is_uuid
+from app.notifications import inbox
 from app.notifications.schemas import NOTIFICATION as NOTIFICATION_SCHEMA
 
 CONTENT_TYPE = "application/json"
 NOTIFICATION, PRESENCE, REVOKED = "notification", "presence", "revoked"
+NOTIFICATION_UPDATED = "notification.updated"
+NOTIFICATION_DELETED = "notification.deleted"
+NOTIFICATIONS_READ_ALL = "notifications.read_all"
+# The frame of each kind of inbox change.
+INBOX_FRAMES = {
+    inbox.UPDATED: NOTIFICATION_UPDATED,
+    inbox.DELETED: NOTIFICATION_DELETED,
+    inbox.READ_ALL: NOTIFICATIONS_READ_ALL,
+}
+INBOX_TYPES = frozenset(INBOX_FRAMES.values())
 
 
 class MalformedEvent(ValueError):
@@ -39,13 +53,20 @@ class PresenceEvent(NamedTuple):
     payload: bytes
 
 
+class InboxEvent(NamedTuple):
+    """A change of the user's inbox, for every socket of theirs (`app.notifications.inbox`)."""
+
+    user_id: str
+    payload: bytes
+
+
 class RevocationEvent(NamedTuple):
     """Some of the user's tokens were revoked: recheck that user's sockets."""
 
     user_id: str
 
 
-Event = NotificationEvent | PresenceEvent | RevocationEvent
+Event = NotificationEvent | InboxEvent | PresenceEvent | RevocationEvent
 
 
 def _dump(frame):
@@ -55,6 +76,29 @@ def _dump(frame):
 def encode(notification) -> bytes:
     """The broker payload for a stored notification."""
     return _dump({"type": NOTIFICATION, "data": NOTIFICATION_SCHEMA.dump(notification)})
+
+
+def inbox_state(state: inbox.InboxState) -> dict:
+    """The `inbox` object of a frame: whose, as of which change, and the unread count."""
+    return {
+        "userId": state.user_id,
+        "seq": state.seq,
+        "unreadCount": state.unread_count,
+        "countedThrough": state.counted_through,
+    }
+
+
+def encode_inbox(snapshot: inbox.Snapshot) -> bytes:
+    """The broker payload, and the frame, of the state after one inbox change."""
+    frame = {"type": INBOX_FRAMES[snapshot.kind]}
+    if snapshot.kind == inbox.UPDATED:
+        frame["data"] = NOTIFICATION_SCHEMA.dump(snapshot.notification)
+    elif snapshot.kind == inbox.DELETED:
+        frame["id"] = snapshot.notification_id
+    else:
+        frame["upTo"], frame["stillUnread"] = snapshot.up_to, snapshot.still_unread
+    frame["inbox"] = inbox_state(snapshot.state)
+    return _dump(frame)
 
 
 def encode_presence(*, user_id, username, connected):
@@ -73,7 +117,13 @@ def decode(payload: bytes) -> "Event":
         # orjson: strictly UTF-8 (as a text frame must be), and a third of json's time
         # on the path every delivered message takes.
         frame = orjson.loads(payload)
-        kind, data = frame["type"], frame["data"]
+        kind = frame["type"]
+        if kind in INBOX_TYPES:
+            state = frame["inbox"]
+            if is_uuid(state["userId"]) and isinstance(state["seq"], int):
+                return InboxEvent(state["userId"], payload)
+            raise MalformedEvent("not a Herald event: bad inbox state")
+        data = frame["data"]
         user_id = data["userId"]
         if kind == NOTIFICATION and is_uuid(data["id"]) and is_uuid(user_id):
             return NotificationEvent(data["id"], user_id, payload)

@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 class OutboxEntry(me.Document):
-    """A notification still to be published.
+    """A notification, or a change of a user's inbox, still to be published.
 
     Kept apart from the notification so the relay never writes to documents
     users are marking read (and its queries stay on a small collection).
@@ -31,6 +31,12 @@ class OutboxEntry(me.Document):
     # (instances of another deployment can share the database, tests do).
     topic = me.StringField()
     created_at = me.DateTimeField(required=True, default=now)
+    # An inbox change (`app.notifications.inbox`): its kind, whose inbox, and what
+    # changed. None of them for a notification, whose id the entry's is.
+    change = me.StringField()
+    user_id = me.StringField()
+    notification_id = me.StringField()
+    up_to = me.StringField()
 
     meta = {"collection": "outbox", "indexes": ["publisher"]}
 

@@ -1,4 +1,4 @@
-"""The outbox relay: publishes saved notifications until the broker has them.
+"""The outbox relay: publishes saved notifications and inbox changes until the broker has them.
 
 Requests only announce an `OutboxEntry` (`announce`) and save the notification;
 this background loop publishes announced notifications, oldest first, and
@@ -15,6 +15,11 @@ then publishes it without reading it back; notifications it was not handed (an
 orphan, one saved while the relay held `HANDED_LIMIT` already) are read from
 the database. Reading back cost a query per batch, and FerretDB answers an
 `_id` `$in` by scanning the whole collection.
+
+An inbox change (a notification marked read, deleted, edited...) is announced
+the same way before the request applies it. The relay numbers it and reads the
+state it publishes only once the request's block ended, so after the change
+(`app.notifications.inbox` says why that order makes every socket converge).
 
 `OutboxRelay` is the notifications domain's `Outbox` port
 (`app.notifications.ports`): it also makes the ids, in publication order.
@@ -38,6 +43,7 @@ from app.database import DATABASE_ERRORS
 from app.delivery import events, outbox
 from app.delivery.ordering import PublicationOrder
 from app.delivery.outbox import OutboxEntry
+from app.notifications import inbox
 from app.notifications.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -59,10 +65,11 @@ class OutboxRelay:
         poll_interval: float,
         orphan_after: float,
         batch_size: int,
+        change_retention: float,
     ) -> None:
         self.broker, self.instance_id, self.topic = broker, instance_id, topic
         self.poll_interval, self.orphan_after = poll_interval, orphan_after
-        self.batch_size = batch_size
+        self.batch_size, self.change_retention = batch_size, change_retention
         self.order = PublicationOrder()
         self._handed: dict[str, Notification] = {}  # saved here and not yet published
         self._wake = threading.Event()
@@ -98,6 +105,28 @@ class OutboxRelay:
             for entry in entries:
                 with contextlib.suppress(NotUniqueError):
                     entry.save(force_insert=True)
+
+    def announce_change(
+        self,
+        change_id: str,
+        *,
+        user_id: str,
+        kind: str,
+        notification_id: str | None = None,
+        up_to: str | None = None,
+    ) -> None:
+        OutboxEntry(
+            id=change_id,
+            publisher=self.instance_id,
+            topic=self.topic,
+            change=kind,
+            user_id=user_id,
+            notification_id=notification_id,
+            up_to=up_to,
+        ).save(force_insert=True)
+
+    def change_applied(self) -> None:
+        self._wake.set()
 
     def pending(self, notification_ids: Iterable[str]) -> set[str]:
         return outbox.pending(notification_ids)
@@ -146,13 +175,24 @@ class OutboxRelay:
             self._forget_handed_without_entry(bound, {e.id for e in entries})
         if not entries:
             return 0
-        saved = self._notifications([e.id for e in entries])
-        ready = [saved[e.id] for e in entries if e.id in saved]
-        if ready:
-            self.broker.publish_many([self._message(n) for n in ready])
+        saved = self._notifications([e.id for e in entries if not e.change])
+        changes = self._inbox_changes([e for e in entries if e.change])
+        messages, published = [], []
+        for entry in entries:  # in id order: a notification before its marking read
+            if entry.change:
+                messages.append(changes[entry.id])
+            elif entry.id in saved:
+                messages.append(self._message(saved[entry.id]))
+            else:
+                continue
+            published.append(entry.id)
+        if messages:
+            self.broker.publish_many(messages)
         # Dropped: announced long ago and never saved (or, read back, deleted before publishing).
-        abandoned = [e.id for e in entries if e.id not in saved and e.created_at < orphaned]
-        settled = [n.id for n in ready] + abandoned
+        abandoned = [
+            e.id for e in entries if not e.change and e.id not in saved and e.created_at < orphaned
+        ]
+        settled = published + abandoned
         OutboxEntry.objects(id__in=settled).delete()
         for notification_id in settled:
             self._handed.pop(notification_id, None)
@@ -173,6 +213,29 @@ class OutboxRelay:
         for notification_id in list(self._handed):  # a copy: requests add while this runs
             if notification_id < bound and notification_id not in listed:
                 self._handed.pop(notification_id, None)
+
+    def _inbox_changes(self, entries):
+        """{entry id: message} of inbox change entries: numbered first, then the state read."""
+        recorded = [
+            inbox.record(
+                e.id,
+                user_id=e.user_id,
+                kind=e.change,
+                notification_id=e.notification_id,
+                up_to=e.up_to,
+                retention=self.change_retention,
+            )
+            for e in entries
+        ]
+        return {
+            change.id: OutgoingMessage(
+                self.topic,
+                events.encode_inbox(snapshot),
+                key=change.user_id,
+                headers={"content-type": events.CONTENT_TYPE, "herald-event": "inbox"},
+            )
+            for change, snapshot in zip(recorded, inbox.snapshots(recorded), strict=True)
+        }
 
     def _message(self, notification):
         return OutgoingMessage(

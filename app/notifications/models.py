@@ -17,6 +17,7 @@ class Notification(me.Document):
     data = me.DictField(default=None, null=True)
     read = me.BooleanField(required=True, default=False)
     read_at = me.DateTimeField()
+    edited_at = me.DateTimeField()  # by its sender, last
     created_at = me.DateTimeField(required=True, default=now)
 
     meta = {

@@ -1,8 +1,9 @@
 """What the notifications domain needs from delivery, as a typed port.
 
 The service announces notifications before it saves them and hands them over
-once saved; `app.delivery.relay.OutboxRelay` is the implementation the node
-wires in (routes reach it as `current_node().outbox`). The domain never
+once saved, and announces each change of an inbox before applying it;
+`app.delivery.relay.OutboxRelay` is the implementation the node wires in
+(routes reach it as `current_node().outbox`). The domain never
 imports delivery, so this Protocol is the whole contract between the two.
 """
 
@@ -28,6 +29,21 @@ class Outbox(Protocol):
 
     def saved(self, notifications: Sequence["Notification"]) -> None:
         """Hand over notifications just saved, so they are published without a read."""
+
+    def announce_change(
+        self,
+        change_id: str,
+        *,
+        user_id: str,
+        kind: str,
+        notification_id: str | None = None,
+        up_to: str | None = None,
+    ) -> None:
+        """Record that `user_id`'s inbox is about to change (`app.notifications.inbox`),
+        before changing it; `change_id` is one of `new_ids`, held until it is applied."""
+
+    def change_applied(self) -> None:
+        """A change announced is applied: its state can be published now."""
 
     def pending(self, notification_ids: Iterable[str]) -> set[str]:
         """Those of `notification_ids` not yet taken by the broker."""

@@ -83,10 +83,17 @@ class UnreadCount(MethodView):
 @blp.route("/read-all")
 class ReadAll(MethodView):
     @blp.authenticated
+    @blp.arguments(schemas.ReadAllSchema, required=False)
     @blp.response(200, schemas.CountSchema)
-    def post(self):
-        """Mark all of the caller's notifications read; returns how many changed"""
-        return {"count": service.mark_all_read(user_id=current_user.id)}
+    def post(self, body):
+        """Mark all of the caller's notifications read; returns how many changed
+
+        Every socket of the caller gets `notifications.read_all`.
+        """
+        count = service.mark_all_read(
+            user_id=current_user.id, up_to=body.get("up_to"), outbox=current_node().outbox
+        )
+        return {"count": count}
 
 
 @blp.route("/<notification_id>")
@@ -103,14 +110,51 @@ class NotificationItem(MethodView):
     @blp.response(200, schemas.NotificationSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Not one of the caller's")
     def put(self, body, notification_id):
-        """Mark a notification read (idempotent); `{"read": false}` marks it unread"""
+        """Mark a notification read (idempotent); `{"read": false}` marks it unread
+
+        Every socket of the caller gets `notification.updated`.
+        """
         return service.mark_read(
-            user_id=current_user.id, notification_id=notification_id, read=body["read"]
+            user_id=current_user.id,
+            notification_id=notification_id,
+            read=body["read"],
+            outbox=current_node().outbox,
+        )
+
+    @blp.authenticated
+    @blp.arguments(schemas.NotificationEditSchema)
+    @blp.response(200, schemas.NotificationSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="Not its sender, or too late")
+    @blp.alt_response(404, schema=ErrorSchema, description="Not sent to or by the caller")
+    def patch(self, body, notification_id):
+        """Edit a notification one sent (admins: any), within NOTIFICATION_EDIT_WINDOW
+
+        The recipient's sockets get `notification.updated`, with `editedAt` set.
+        """
+        return service.edit_notification(
+            user_id=current_user.id,
+            notification_id=notification_id,
+            changes=body,
+            is_admin=current_user.is_admin,
+            edit_window=current_app.config["NOTIFICATION_EDIT_WINDOW"],
+            outbox=current_node().outbox,
         )
 
     @blp.authenticated
     @blp.response(204)
-    @blp.alt_response(404, schema=ErrorSchema, description="Not one of the caller's")
+    @blp.alt_response(403, schema=ErrorSchema, description="A retraction too late")
+    @blp.alt_response(404, schema=ErrorSchema, description="Not sent to or by the caller")
     def delete(self, notification_id):
-        """Delete one of the caller's notifications"""
-        service.delete_notification(user_id=current_user.id, notification_id=notification_id)
+        """Delete one of the caller's notifications, or retract one they sent
+
+        A recipient deletes from their own inbox at any time; a sender (admins:
+        any) retracts within NOTIFICATION_EDIT_WINDOW. Either way the recipient's
+        sockets get `notification.deleted`.
+        """
+        service.delete_notification(
+            user_id=current_user.id,
+            notification_id=notification_id,
+            is_admin=current_user.is_admin,
+            edit_window=current_app.config["NOTIFICATION_EDIT_WINDOW"],
+            outbox=current_node().outbox,
+        )

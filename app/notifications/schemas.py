@@ -21,9 +21,11 @@ class NotificationSchema(ma.Schema):
     read = ma.fields.Boolean(required=True)
     readAt = ma.fields.DateTime(attribute="read_at", allow_none=True)
     createdAt = ma.fields.DateTime(attribute="created_at", required=True)
+    editedAt = ma.fields.DateTime(attribute="edited_at", allow_none=True)
 
 
 INT64 = range(-(2**63), 2**63)
+MESSAGE_LENGTH = validate.Length(min=1, max=2000)  # the model's max_length
 
 
 def data_within_limit(data):
@@ -39,7 +41,7 @@ def data_within_limit(data):
 
 def data_storable(data):
     """What the database can store, at any depth: keys without `.`, a leading `$` or NUL,
-    and integers of at most 8 bytes."""
+    integers of at most 8 bytes, and no array directly inside an array."""
     pending = [data]
     while pending:
         value = pending.pop()
@@ -51,6 +53,11 @@ def data_storable(data):
                     )
             pending.extend(value.values())
         elif isinstance(value, list):
+            if any(isinstance(item, list) for item in value):
+                # FerretDB, the database Herald is built on, stores no arrays of arrays.
+                raise ma.ValidationError(
+                    "Arrays may not hold arrays directly; wrap them in objects."
+                )
             pending.extend(value)
         elif isinstance(value, int) and value not in INT64:
             raise ma.ValidationError("Integers must fit in 8 bytes (-2**63 to 2**63 - 1).")
@@ -64,7 +71,7 @@ def recipients_within_limit(user_ids):
 
 
 class NotificationContentSchema(ma.Schema):
-    message = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    message = ma.fields.String(required=True, validate=MESSAGE_LENGTH)
     type = ma.fields.String(validate=validate.Length(min=1, max=64))
     data = ma.fields.Dict(
         validate=[data_within_limit, data_storable],
@@ -102,6 +109,32 @@ class NotificationQuerySchema(PageArgsSchema):
 
 
 NotificationPageSchema = page_schema(NotificationSchema)
+
+
+class NotificationEditSchema(ma.Schema):
+    """A sender's edit: a new `message`, new `data` (null removes it), or both."""
+
+    message = ma.fields.String(validate=MESSAGE_LENGTH)
+    data = ma.fields.Dict(
+        allow_none=True,
+        validate=[data_within_limit, data_storable],
+        metadata={"description": "As when sending; null removes it"},
+    )
+
+    @ma.validates_schema
+    def something_to_change(self, data, **kwargs):
+        if not data:
+            raise ma.ValidationError("Give a new message, new data, or both.", "message")
+
+
+class ReadAllSchema(ma.Schema):
+    upTo = ma.fields.String(
+        attribute="up_to",
+        metadata={
+            "description": "Only those up to this notification id (the newest the client "
+            "shows), so one arriving meanwhile stays unread; default: the newest now"
+        },
+    )
 
 
 class MarkReadSchema(ma.Schema):

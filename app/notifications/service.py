@@ -7,6 +7,7 @@ being up. The functions that create or resume take the instance's `outbox`
 records the announcements and is handed what was saved.
 """
 
+import contextlib
 import hashlib
 import json
 import time
@@ -16,8 +17,9 @@ from mongoengine.errors import NotUniqueError
 
 from app.auth.models import User
 from app.clock import now
-from app.errors import NotFound, Unprocessable
+from app.errors import Forbidden, NotFound, Unprocessable
 from app.ids import is_uuid
+from app.notifications import inbox
 from app.notifications.models import IdempotencyRecord, Notification
 from app.notifications.ports import Outbox
 from app.pagination import page_of
@@ -168,30 +170,124 @@ def list_notifications(*, user_id, page, per_page, read=None):
     return page_of(notifications, page=page, per_page=per_page)
 
 
-def mark_read(*, user_id, notification_id, read=True):
+def mark_read(*, user_id, notification_id, outbox: Outbox, read=True):
     """Set the read state; marking read again keeps the first `readAt`."""
     owned(user_id=user_id, notification_id=notification_id)
-    query = Notification.objects(id=notification_id, user_id=user_id, read=not read)
-    if read:
-        query.update_one(set__read=True, set__read_at=now())
-    else:
-        query.update_one(set__read=False, unset__read_at=True)
+    with _changing(outbox, user_id=user_id, kind=inbox.UPDATED, notification_id=notification_id):
+        query = Notification.objects(id=notification_id, user_id=user_id, read=not read)
+        if read:
+            query.update_one(set__read=True, set__read_at=now())
+        else:
+            query.update_one(set__read=False, unset__read_at=True)
     return owned(user_id=user_id, notification_id=notification_id)
 
 
-def mark_all_read(*, user_id):
-    """Mark every unread notification of the caller read; returns how many changed."""
-    return Notification.objects(user_id=user_id, read=False).update(
-        set__read=True, set__read_at=now()
-    )
+def mark_all_read(*, user_id, outbox: Outbox, up_to=None):
+    """Mark the caller's unread notifications read, up to `up_to` (default: the newest
+    now, so one arriving meanwhile stays unread); returns how many changed."""
+    if up_to is None:
+        newest = Notification.objects(user_id=user_id).order_by("-id").only("id").first()
+        if newest is None:
+            return 0
+        up_to = newest.id
+    elif not is_uuid(up_to):
+        raise Unprocessable("`upTo` must be a notification id.", errors={"upTo": ["Not a UUID."]})
+    with _changing(outbox, user_id=user_id, kind=inbox.READ_ALL, up_to=up_to.lower()):
+        return Notification.objects(user_id=user_id, read=False, id__lte=up_to.lower()).update(
+            set__read=True, set__read_at=now()
+        )
 
 
 def unread_count(*, user_id):
     return Notification.objects(user_id=user_id, read=False).count()
 
 
-def delete_notification(*, user_id, notification_id):
-    owned(user_id=user_id, notification_id=notification_id).delete()
+def delete_notification(*, user_id, notification_id, outbox: Outbox, is_admin=False, edit_window):
+    """Delete a notification: the recipient's own, from their inbox at any time; or,
+    by its sender or an admin, a retraction within `edit_window` seconds."""
+    notification = _changeable(user_id, notification_id, is_admin, edit_window, own_ok=True)
+    with _changing(
+        outbox, user_id=notification.user_id, kind=inbox.DELETED, notification_id=notification.id
+    ):
+        Notification.objects(id=notification.id).delete()
+
+
+def edit_notification(
+    *, user_id, notification_id, outbox: Outbox, is_admin=False, edit_window, changes
+):
+    """A sender's (or an admin's) edit of `message` and `data`, within `edit_window` seconds.
+
+    The recipient sees it live, with `editedAt` set.
+    """
+    notification = _changeable(user_id, notification_id, is_admin, edit_window, own_ok=False)
+    updates = {f"set__{name}": value for name, value in changes.items()}
+    with _changing(
+        outbox, user_id=notification.user_id, kind=inbox.UPDATED, notification_id=notification.id
+    ):
+        Notification.objects(id=notification.id).update_one(set__edited_at=now(), **updates)
+    return Notification.objects(id=notification.id).first() or _not_found()
+
+
+def _changeable(user_id, notification_id, is_admin, edit_window, *, own_ok):
+    """The notification `user_id` may delete (`own_ok`: their own) or edit as its sender.
+
+    Someone else's notification they did not send is a 404, as when reading it;
+    the recipient editing what someone else sent is a 403, and so is a sender
+    past the edit window.
+    """
+    if not is_uuid(notification_id):
+        _not_found()
+    notification = Notification.objects(id=notification_id).first()
+    if notification is None:
+        _not_found()
+    if own_ok and notification.user_id == user_id:
+        return notification
+    if notification.sender_id != user_id and not is_admin:
+        if notification.user_id == user_id:
+            raise Forbidden("Only its sender can edit a notification.")
+        _not_found()
+    if notification.created_at < now() - timedelta(seconds=edit_window):
+        raise Forbidden(
+            f"Notifications can be edited or retracted for {edit_window:g} seconds "
+            "after they are sent; this one is older."
+        )
+    return notification
+
+
+def _not_found():
+    raise NotFound("No such notification.")
+
+
+@contextlib.contextmanager
+def _changing(outbox: Outbox, *, user_id, kind, notification_id=None, up_to=None):
+    """Announce a change of `user_id`'s inbox in the outbox, then let the block apply it.
+
+    Announced first, so an applied change is never left unpublished; held back
+    from the relay until the block ends, so the state it publishes is read
+    after the change (`app.notifications.inbox`).
+    """
+    with outbox.new_ids(1) as (change_id,):
+        outbox.announce_change(
+            change_id, user_id=user_id, kind=kind, notification_id=notification_id, up_to=up_to
+        )
+        yield
+    outbox.change_applied()
+
+
+def inbox_since(*, user_id, seq=None, limit):
+    """The state now of what changed in the caller's inbox after change `seq`, and its
+    unread count: `(snapshots, state, resync)`, see `app.notifications.inbox.changes_since`.
+
+    Without `seq` (a client that has just loaded its list), only the count.
+    """
+    if seq is None:
+        return [], inbox.state(user_id, inbox.current_seq(user_id)), False
+    if not (isinstance(seq, int) or (isinstance(seq, str) and seq.isascii() and seq.isdigit())):
+        raise Unprocessable(
+            "`seq` must be the number of a change (`inbox.seq` of a frame).",
+            errors={"seq": ["Not a non-negative integer."]},
+        )
+    return inbox.changes_since(user_id, int(seq), limit=limit)
 
 
 def missed_since(*, user_id, since, limit, outbox: Outbox, publish_wait=0.0):

@@ -1,9 +1,10 @@
 """Takes each broker event to the sockets it concerns: the consumer's handler.
 
-A notification goes to its recipient's sockets, a presence change to every
-socket watching presence, and a revocation makes this instance recheck the
-tokens of that user's sockets (the user logged out or changed their password
-on some instance).
+A notification goes to its recipient's sockets, a change of a user's inbox to
+every socket of theirs (each client orders them by `seq`), a presence change
+to every socket watching presence, and a revocation makes this instance
+recheck the tokens of that user's sockets (the user logged out or changed
+their password on some instance).
 """
 
 from app.auth import tokens
@@ -21,6 +22,8 @@ class EventDispatcher:
     def __call__(self, event: events.Event) -> None:
         if isinstance(event, events.NotificationEvent):
             self.hub.deliver(event.user_id, event.notification_id, Frame(event.payload))
+        elif isinstance(event, events.InboxEvent):
+            self.hub.send_to_user(event.user_id, Frame(event.payload))
         elif isinstance(event, events.PresenceEvent):
             self.hub.broadcast_presence(Frame(event.payload))
         elif isinstance(event, events.RevocationEvent):

@@ -283,6 +283,13 @@ class SocketHub:
             session.push(frame, notification_id)
         return len(sessions)
 
+    def send_to_user(self, user_id: str, frame: wire.Frame) -> int:
+        """Hand a frame to each of the user's sockets (no repeat check: it has no id)."""
+        sessions = self.sessions_of(user_id)
+        for session in sessions:
+            session.push(frame)
+        return len(sessions)
+
     def watch_presence(self, session: SocketSession) -> None:
         """Send `session` every presence change from now on."""
         with self._lock:

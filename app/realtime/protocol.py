@@ -13,6 +13,7 @@ import json
 from typing import NamedTuple
 
 from app.delivery import events
+from app.notifications import inbox
 from app.notifications.models import Notification
 from app.realtime.wire import Frame
 
@@ -26,14 +27,37 @@ class FrameKind(NamedTuple):
 SERVER_FRAMES = (
     FrameKind(
         "ready",
-        '{"type": "ready", "data": {"missed": n, "truncated": false}}',
-        "the socket is live; after a reconnect, once the `n` missed notifications already "
-        "published were sent (any still on their way follow live, in order)",
+        '{"type": "ready", "data": {"missed": n, "truncated": false, "changes": m, '
+        '"resync": false, "inbox": {"userId", "seq", "unreadCount", "countedThrough"}}}',
+        "the socket is live; after a reconnect with `since`, once the `n` missed "
+        "notifications already published were sent (any still on their way follow live, "
+        "in order); with `seq`, once the current state of the `m` notifications changed "
+        "since was sent (`resync`: too much changed, reload the list). `inbox` is the "
+        "state now: the last change's number and the unread count",
     ),
     FrameKind(
         events.NOTIFICATION,
         '{"type": "notification", "data": {...}}',
         "a new notification, the same object REST returns",
+    ),
+    FrameKind(
+        events.NOTIFICATION_UPDATED,
+        '{"type": "notification.updated", "data": {...}, "inbox": {...}}',
+        "one of the user's notifications changed (read, unread, edited by its sender), "
+        "on any of their devices: the notification as it is now, and `inbox` as in `ready`",
+    ),
+    FrameKind(
+        events.NOTIFICATION_DELETED,
+        '{"type": "notification.deleted", "id": "...", "inbox": {...}}',
+        "one of the user's notifications was deleted, or retracted by its sender",
+    ),
+    FrameKind(
+        events.NOTIFICATIONS_READ_ALL,
+        '{"type": "notifications.read_all", "upTo": "...", "stillUnread": [...], "inbox": {...}}',
+        "every notification up to `upTo` is read, except those in `stillUnread`. "
+        "Apply a change to a notification only if its `inbox.seq` is above the last one "
+        "applied to it, and take `unreadCount` only from a higher `seq`: changes from "
+        "several devices may arrive out of order",
     ),
     FrameKind(
         "read",
@@ -91,8 +115,22 @@ def _frame(kind: str, **fields) -> Frame:
     return Frame(text.encode())
 
 
-def ready(*, missed: int, truncated: bool) -> Frame:
-    return _frame("ready", data={"missed": missed, "truncated": truncated})
+def ready(
+    *, missed: int, truncated: bool, state: inbox.InboxState, changes: int = 0, resync=False
+) -> Frame:
+    data = {
+        "missed": missed,
+        "truncated": truncated,
+        "changes": changes,
+        "resync": resync,
+        "inbox": events.inbox_state(state),
+    }
+    return _frame("ready", data=data)
+
+
+def inbox_change(snapshot: inbox.Snapshot) -> Frame:
+    """The state after one change of the inbox: the very bytes its broker event carries."""
+    return Frame(events.encode_inbox(snapshot))
 
 
 def notification(notification: Notification) -> Frame:

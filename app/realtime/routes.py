@@ -51,7 +51,8 @@ def authenticate_handshake():
 def notifications_socket(ws):
     wire.serialize_writes(ws)
     config, node = current_app.config, current_node()
-    user_id, username, since = current_user.id, current_user.username, request.args.get("since")
+    user_id, username = current_user.id, current_user.username
+    since, seq = request.args.get("since"), request.args.get("seq")
     claims = _socket_claims(get_jwt())
     _forget_the_handshake()
     session = SocketSession(ws, user_id, max_queue=config["WS_SEND_QUEUE_SIZE"], claims=claims)
@@ -62,6 +63,7 @@ def notifications_socket(ws):
         _send_backlog(
             session,
             since,
+            seq,
             outbox=node.outbox,
             limit=config["WS_RESUME_LIMIT"],
             wait=config["WS_RESUME_WAIT"],
@@ -111,22 +113,30 @@ class FrameBudget:
         return True
 
 
-def _send_backlog(session, since, *, outbox, limit, wait):
-    """Queue what a reconnecting client missed, oldest first, before anything live."""
-    if not since:
-        session.resume([(None, protocol.ready(missed=0, truncated=False))])
-        return
-    if is_uuid(since):
+def _send_backlog(session, since, seq, *, outbox, limit, wait):
+    """Queue what a reconnecting client missed before anything live: the notifications
+    after `since`, oldest first, then the state now of those changed after change `seq`.
+
+    The state is read last, so the unread count in `ready` counts the missed ones.
+    """
+    if since and is_uuid(since):
         session.floor = since.lower()  # anything up to `since` the client already has
+    missed, truncated = [], False
     try:
-        missed, truncated = service.missed_since(
-            user_id=session.user_id, since=since, limit=limit, outbox=outbox, publish_wait=wait
-        )
+        if since:
+            missed, truncated = service.missed_since(
+                user_id=session.user_id, since=since, limit=limit, outbox=outbox, publish_wait=wait
+            )
+        changes, state, resync = service.inbox_since(user_id=session.user_id, seq=seq, limit=limit)
     except HeraldError as error:
         session.resume([(None, protocol.error(error.status_code, error.message))])
         return
     backlog = [(n.id, protocol.notification(n)) for n in missed]
-    backlog.append((None, protocol.ready(missed=len(missed), truncated=truncated)))
+    backlog.extend((None, protocol.inbox_change(change)) for change in changes)
+    ready = protocol.ready(
+        missed=len(missed), truncated=truncated, state=state, changes=len(changes), resync=resync
+    )
+    backlog.append((None, ready))
     session.resume(backlog)
 
 
@@ -142,12 +152,14 @@ def _answer(node, session, text):
         return _reauthenticate(session, message.get("token"))
     if kind != "read" or not isinstance(message.get("id"), str):
         return protocol.error(400, protocol.CLIENT_FRAMES_HELP)
-    return _mark_read(session, message["id"])
+    return _mark_read(node, session, message["id"])
 
 
-def _mark_read(session, notification_id):
+def _mark_read(node, session, notification_id):
     try:
-        notification = service.mark_read(user_id=session.user_id, notification_id=notification_id)
+        notification = service.mark_read(
+            user_id=session.user_id, notification_id=notification_id, outbox=node.outbox
+        )
     except HeraldError as error:
         return protocol.error(error.status_code, error.message, notification_id=notification_id)
     except DATABASE_ERRORS:

@@ -31,6 +31,7 @@ def test_the_relay_holds_a_newer_id_back_while_an_older_one_is_being_saved(
         poll_interval=1.0,
         orphan_after=60.0,
         batch_size=100,
+        change_retention=3600.0,
     )
     request_a, ids = contextlib.ExitStack(), {}
     take_bound = relay.order.publishable_below

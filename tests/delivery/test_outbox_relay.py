@@ -28,6 +28,7 @@ def relay():
         poll_interval=1.0,
         orphan_after=60.0,
         batch_size=100,
+        change_retention=3600.0,
     )
     relay.subscription = relay.broker.subscribe(topic, group="watcher")
     return relay

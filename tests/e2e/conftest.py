@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.e2e.pages import DESKTOP, HeraldPage
+from tests.support.processes import RestartableHerald
 from tests.support.services import ROOT, run_script
 
 CHROMIUM = "/usr/bin/chromium"
@@ -86,3 +87,21 @@ def screenshot():
         return path
 
     return take
+
+
+@pytest.fixture
+def restartable(server, mongodb_uri):
+    herald = RestartableHerald(
+        {
+            "HERALD_ENV": "testing",
+            "MONGODB_URI": mongodb_uri,
+            "BROKER_URL": "memory://",
+            # The session's server shares the database and the key: a sibling instance.
+            "JWT_SECRET_KEY": server.app.config["JWT_SECRET_KEY"],
+            "PRESENCE_TTL": "3",
+            "OUTBOX_POLL_INTERVAL": "0.2",
+            "ACCESS_LOG": "",
+        }
+    )
+    yield herald
+    herald.stop()

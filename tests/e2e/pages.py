@@ -82,6 +82,22 @@ class HeraldPage:
             "button", name=re.compile("Mark read")
         ).click()
 
+    def delete(self, notification_id):
+        self.notification(notification_id).get_by_role("button", name=re.compile("^Delete")).click()
+
+    def mark_all_read(self):
+        self.page.get_by_role("button", name="Mark all read").click()
+
+    def edit_last_sent(self, message):
+        form = self.page.locator("#edit-form")
+        form.get_by_label("Edit it").fill(message)
+        form.get_by_role("button", name="Save edit").click()
+        expect(self.page.locator("#last-sent-status")).to_have_text("Edited.")
+
+    def retract_last_sent(self):
+        self.page.get_by_role("button", name="Retract").click()
+        expect(self.page.locator("#last-sent")).to_be_hidden()
+
     def has_horizontal_scroll(self):
         return self.page.evaluate(
             "() => document.documentElement.scrollWidth > document.documentElement.clientWidth"

@@ -4,49 +4,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.clients import Api
-from tests.support.processes import HeraldProcess
-from tests.support.services import free_port
 
 pytestmark = pytest.mark.slow
-
-
-class RestartableHerald:
-    """A gunicorn Herald that can be stopped and started again on the same port."""
-
-    def __init__(self, env):
-        self.env, self.port, self.current = env, free_port(), None
-
-    def start(self):
-        self.current = HeraldProcess(self.env, port=self.port).start()
-        return self.current
-
-    def crash(self):
-        """SIGKILL: sockets drop at once, with no close frame (a graceful stop waits for
-        gunicorn's graceful_timeout while a WebSocket is open)."""
-        if self.current is not None:
-            self.current.kill()
-
-    def stop(self):
-        if self.current is not None:
-            self.current.stop()
-
-
-@pytest.fixture
-def restartable(server, mongodb_uri):
-    herald = RestartableHerald(
-        {
-            "HERALD_ENV": "testing",
-            "MONGODB_URI": mongodb_uri,
-            "BROKER_URL": "memory://",
-            # The session's server shares the database and the key: a sibling instance.
-            "JWT_SECRET_KEY": server.app.config["JWT_SECRET_KEY"],
-            "PRESENCE_TTL": "3",
-            "OUTBOX_POLL_INTERVAL": "0.2",
-            "ACCESS_LOG": "",
-        }
-    )
-    yield herald
-    herald.stop()
 
 
 def test_the_page_reconnects_after_a_restart_and_shows_what_it_missed_once(

@@ -10,7 +10,18 @@ from app.notifications import service
 from tests.support.clients import Api
 from tests.support.servers import LiveServer
 
-FIELDS = {"id", "userId", "senderId", "message", "type", "data", "read", "readAt", "createdAt"}
+FIELDS = {
+    "id",
+    "userId",
+    "senderId",
+    "message",
+    "type",
+    "data",
+    "read",
+    "readAt",
+    "createdAt",
+    "editedAt",
+}
 
 
 def test_create_returns_the_stored_notification(api, alice, bob):
@@ -50,6 +61,7 @@ def test_unknown_recipient_is_404_and_creates_nothing(api, alice):
         ({"message": "hi", "data": {"a.b": 1}}, "data"),  # the database refuses such keys
         ({"message": "hi", "data": {"ok": [{"$set": 1}]}}, "data"),
         ({"message": "hi", "data": {"x": [2**63]}}, "data"),  # the database stores 8-byte ints
+        ({"message": "hi", "data": {"grid": [[1, 2], [3]]}}, "data"),  # nor arrays of arrays
         ({"message": "hi", "extra": 1}, "extra"),
     ],
 )
@@ -130,11 +142,15 @@ def test_bad_paging_is_422(api, alice, params):
 
 
 def test_others_notifications_are_404(api, alice, bob):
+    """Even to their sender, but for an edit or a retraction (see test_inbox_sync.py)."""
+    carol = api.register("carol")
     notification = api.notify(alice, bob)
     path = f"/api/notifications/{notification['id']}"
-    assert api.get(path, account=alice).status_code == 404
-    assert api.put(path, account=alice).status_code == 404
-    assert api.delete(path, account=alice).status_code == 404
+    for someone_else in (alice, carol):
+        assert api.get(path, account=someone_else).status_code == 404
+        assert api.put(path, account=someone_else).status_code == 404
+    assert api.delete(path, account=carol).status_code == 404
+    assert api.request("PATCH", path, account=carol, json={"message": "x"}).status_code == 404
     assert api.get(path, account=bob).json()["read"] is False
     assert api.get("/api/notifications/not-an-id", account=bob).status_code == 404
 

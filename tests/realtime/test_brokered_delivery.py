@@ -86,6 +86,46 @@ def test_a_notification_made_on_one_instance_reaches_sockets_on_every_instance(
         assert socket_.drain(0.7) == [], "a socket got the notification twice"
 
 
+def test_inbox_changes_on_one_instance_reach_every_socket_of_the_user_on_every_instance(
+    broker, heralds, sockets
+):
+    first, second = heralds(broker.url), heralds(broker.url)
+    api = Api(second.url)
+    sender, bob, carol = api.register("sender"), api.register("bob"), api.register("carol")
+    bobs = [ready(sockets(first.url, bob)), ready(sockets(second.url, bob))]
+    carols = ready(sockets(first.url, carol))
+    one, two = api.notify(sender, bob, "one"), api.notify(sender, bob, "two")
+    for socket_ in bobs:
+        assert collect(socket_, 2, timeout=10) == [one["id"], two["id"]]
+
+    changes = [
+        (
+            lambda: api.put(f"/api/notifications/{one['id']}", account=bob, json={}),
+            "notification.updated",
+        ),
+        (
+            lambda: api.delete(f"/api/notifications/{two['id']}", account=bob),
+            "notification.deleted",
+        ),
+        (
+            lambda: api.put(f"/api/notifications/{one['id']}", account=bob, json={"read": False}),
+            "notification.updated",
+        ),
+        (lambda: api.post("/api/notifications/read-all", account=bob), "notifications.read_all"),
+    ]
+    for change, kind in changes:
+        assert change().status_code in (200, 204)
+        count = api.get("/api/notifications/unread-count", account=bob).json()["count"]
+        for socket_ in bobs:
+            # A bound, not a speed check (see the first test of this module).
+            frame = socket_.receive_type(kind, timeout=5.0)
+            assert frame is not None, f"{kind} never reached a socket of bob"
+            assert frame["inbox"]["userId"] == bob.id and frame["inbox"]["unreadCount"] == count
+    for socket_ in bobs:
+        assert socket_.drain(0.7) == [], "a socket got a change twice"
+    assert carols.drain(0.3) == [], "another user's socket got bob's changes"
+
+
 def test_a_broker_outage_loses_no_accepted_notification(broker, heralds, sockets):
     herald = heralds(broker.url)
     api = Api(herald.url)

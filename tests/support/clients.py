@@ -90,13 +90,15 @@ class Socket:
         self.ws = ws
 
     @classmethod
-    def open(cls, base_url, token=None, *, since=None, header_auth=False, timeout=5):
+    def open(cls, base_url, token=None, *, since=None, seq=None, header_auth=False, timeout=5):
         url = base_url.replace("http://", "ws://").rstrip("/") + "/ws"
         params = []
         if token and not header_auth:
             params.append(f"token={token}")
         if since:
             params.append(f"since={since}")
+        if seq is not None:
+            params.append(f"seq={seq}")
         if params:
             url += "?" + "&".join(params)
         headers = [f"Authorization: Bearer {token}"] if token and header_auth else []

@@ -126,3 +126,24 @@ class HeraldProcess:
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
         self.running.discard(self)
+
+
+class RestartableHerald:
+    """A gunicorn Herald that can be stopped and started again on the same port."""
+
+    def __init__(self, env):
+        self.env, self.port, self.current = env, free_port(), None
+
+    def start(self):
+        self.current = HeraldProcess(self.env, port=self.port).start()
+        return self.current
+
+    def crash(self):
+        """SIGKILL: sockets drop at once, with no close frame (a graceful stop waits for
+        gunicorn's graceful_timeout while a WebSocket is open)."""
+        if self.current is not None:
+            self.current.kill()
+
+    def stop(self):
+        if self.current is not None:
+            self.current.stop()

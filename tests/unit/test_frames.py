@@ -6,9 +6,14 @@ import struct
 
 import pytest
 
+from app.clock import now
 from app.delivery import events
 from app.ids import new_id
+from app.notifications import inbox
+from app.notifications.models import Notification
 from app.realtime import protocol, wire
+
+STATE = inbox.InboxState(new_id(), 7, 2, new_id())
 
 
 def notification_payload(notification_id, user_id):
@@ -50,6 +55,9 @@ def test_a_revocation_payload_round_trips():
         events._dump({"type": "notification", "data": {"id": new_id(), "userId": "bob"}}),
         events._dump({"type": "presence", "data": {"userId": new_id(), "connected": "yes"}}),
         events._dump({"type": "revoked", "data": {"userId": 7}}),
+        events._dump({"type": "notification.deleted", "id": new_id()}),
+        events._dump({"type": "notification.deleted", "inbox": {"userId": "x", "seq": 1}}),
+        events._dump({"type": "notification.updated", "inbox": {"userId": new_id(), "seq": "1"}}),
         b'{"type": "presence", "data": {"userId": "\xff", "connected": true}}',
     ],
     ids=[
@@ -63,6 +71,9 @@ def test_a_revocation_payload_round_trips():
         "bad-user-id",
         "connected-not-bool",
         "user-id-not-string",
+        "inbox-change-without-inbox",
+        "inbox-change-bad-user",
+        "inbox-change-seq-not-int",
         "invalid-utf8",
     ],
 )
@@ -100,7 +111,7 @@ def test_the_ping_frame_is_an_empty_ping():
 @pytest.mark.parametrize(
     "frame",
     [
-        protocol.ready(missed=3, truncated=False),
+        protocol.ready(missed=3, truncated=False, state=STATE),
         protocol.pong(),
         protocol.auth_ok(expires_at=123),
         protocol.presence_watching(),
@@ -116,9 +127,51 @@ def test_every_encoder_makes_a_frame_of_a_documented_server_type(frame):
     assert parse_server_frame(frame.data)[2] == frame.payload
 
 
-def test_the_ready_frame_carries_its_counts():
-    message = json.loads(protocol.ready(missed=3, truncated=True).payload)
-    assert message == {"type": "ready", "data": {"missed": 3, "truncated": True}}
+def test_the_ready_frame_carries_its_counts_and_the_inbox_state():
+    frame = protocol.ready(missed=3, truncated=True, state=STATE, changes=2, resync=False)
+    assert json.loads(frame.payload) == {
+        "type": "ready",
+        "data": {
+            "missed": 3,
+            "truncated": True,
+            "changes": 2,
+            "resync": False,
+            "inbox": {
+                "userId": STATE.user_id,
+                "seq": 7,
+                "unreadCount": 2,
+                "countedThrough": STATE.counted_through,
+            },
+        },
+    }
+
+
+def test_each_inbox_change_encodes_to_its_frame_and_decodes_to_its_user():
+    notification = Notification(
+        id=new_id(), user_id=STATE.user_id, sender_id=new_id(), message="hi", created_at=now()
+    )
+    snapshots = {
+        events.NOTIFICATION_UPDATED: inbox.Snapshot(
+            inbox.UPDATED, STATE, notification_id=notification.id, notification=notification
+        ),
+        events.NOTIFICATION_DELETED: inbox.Snapshot(
+            inbox.DELETED, STATE, notification_id=notification.id
+        ),
+        events.NOTIFICATIONS_READ_ALL: inbox.Snapshot(
+            inbox.READ_ALL, STATE, up_to=notification.id, still_unread=[new_id()]
+        ),
+    }
+    for kind, snapshot in snapshots.items():
+        payload = events.encode_inbox(snapshot)
+        frame = json.loads(payload)
+        assert frame["type"] == kind and kind in protocol.SERVER_TYPES
+        assert frame["inbox"]["seq"] == 7 and frame["inbox"]["unreadCount"] == 2
+        assert events.decode(payload) == events.InboxEvent(STATE.user_id, payload)
+        assert protocol.inbox_change(snapshot).payload == payload
+    updated = json.loads(events.encode_inbox(snapshots[events.NOTIFICATION_UPDATED]))
+    assert updated["data"]["id"] == notification.id and updated["data"]["editedAt"] is None
+    read_all = json.loads(events.encode_inbox(snapshots[events.NOTIFICATIONS_READ_ALL]))
+    assert read_all["upTo"] == notification.id and len(read_all["stillUnread"]) == 1
 
 
 def test_an_error_frame_names_its_notification_only_when_given_one():

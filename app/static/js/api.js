@@ -131,8 +131,19 @@ export class HeraldApi {
     return this.call("PUT", `/api/notifications/${encodeURIComponent(id)}`, { read: true });
   }
 
-  markAllRead() {
-    return this.call("POST", "/api/notifications/read-all");
+  // Up to `upTo` (the newest the page shows), so one arriving meanwhile stays unread.
+  markAllRead(upTo) {
+    return this.call("POST", "/api/notifications/read-all", upTo ? { upTo } : {});
+  }
+
+  // The recipient's delete from their inbox, or the sender's retraction.
+  deleteNotification(id) {
+    return this.call("DELETE", `/api/notifications/${encodeURIComponent(id)}`);
+  }
+
+  // The sender's edit: `{ message }` and/or `{ data }`.
+  editNotification(id, changes) {
+    return this.call("PATCH", `/api/notifications/${encodeURIComponent(id)}`, changes);
   }
 
   notify(userId, message) {

@@ -1,5 +1,6 @@
 // The live WebSocket: reconnects by itself with backoff and resumes after the last
-// notification seen (`/ws?token=...&since=<id>`), so nothing is missed.
+// notification seen and the last inbox change applied (`/ws?token=...&since=<id>&seq=<n>`),
+// so nothing is missed and nothing stays stale.
 
 import { reconnectDelay } from "./backoff.js";
 import { SessionExpired } from "./api.js";
@@ -33,8 +34,19 @@ export class LiveConnection {
   #skipResume = false;
 
   // lastSeenId(): the newest notification id the page holds, or null.
-  constructor({ api, lastSeenId, onFrame, onReady, onState, onSessionExpired }) {
-    Object.assign(this, { api, lastSeenId, onFrame, onReady, onState, onSessionExpired });
+  // appliedThrough(): the inbox change every earlier one of which the page applied, or null.
+  constructor(callbacks) {
+    const { api, lastSeenId, appliedThrough, onFrame, onReady, onState, onSessionExpired } =
+      callbacks;
+    Object.assign(this, {
+      api,
+      lastSeenId,
+      appliedThrough,
+      onFrame,
+      onReady,
+      onState,
+      onSessionExpired,
+    });
     window.addEventListener("online", () => this.#reconnectNow());
   }
 
@@ -84,6 +96,8 @@ export class LiveConnection {
     const params = new URLSearchParams({ token: this.api.tokens.access ?? "" });
     const since = this.#skipResume ? null : this.lastSeenId();
     if (since) params.set("since", since);
+    const seq = this.#skipResume ? null : this.appliedThrough();
+    if (seq !== null) params.set("seq", String(seq));
     return `${scheme}//${location.host}/ws?${params}`;
   }
 

@@ -24,12 +24,13 @@ const inbox = new Inbox({
   badge: byId("unread-badge"),
   announcer: byId("announcer"),
   onMarkRead: markRead,
+  onDelete: deleteNotification,
   senderName: (id) => presence.usernameOf(id),
-  fetchUnread: () => api.unreadCount(),
 });
 const connection = new LiveConnection({
   api,
   lastSeenId: () => inbox.newestId,
+  appliedThrough: () => inbox.appliedThrough,
   onFrame: handleFrame,
   onReady: connectionReady,
   onState: showConnectionState,
@@ -37,10 +38,19 @@ const connection = new LiveConnection({
 });
 let presenceTimer = null;
 let signedIn = false;
+let lastSent = null; // the notification this page sent last, which its sender may edit
+
+const INBOX_CHANGES = new Set([
+  "notification.updated",
+  "notification.deleted",
+  "notifications.read_all",
+]);
 
 function handleFrame(frame) {
-  if (frame.type === "notification" || frame.type === "read") {
-    inbox.put(frame.data, { live: true });
+  if (frame.type === "notification") {
+    inbox.arrived(frame.data);
+  } else if (INBOX_CHANGES.has(frame.type)) {
+    inbox.applyChange(frame);
   } else if (frame.type === "presence") {
     presence.applyFrame(frame.data ?? {});
   } else if (frame.type === "error") {
@@ -48,7 +58,10 @@ function handleFrame(frame) {
   }
 }
 
-async function connectionReady() {
+async function connectionReady(frame) {
+  // Too much changed while away to be told: start the list afresh.
+  if (frame.data.resync) inbox.clear();
+  inbox.ready(frame.data);
   connection.send({ type: "presence.watch" });
   await Promise.allSettled([loadNotifications(), refreshPresence()]);
 }
@@ -59,13 +72,12 @@ function showConnectionState(state) {
   presence.setSelfConnected(state === "live");
 }
 
-// The newest page from REST, merged by id: catches up after a truncated resume and
-// picks up read states changed elsewhere; the socket's frames are never doubled.
+// The newest page from REST, merged by id: catches up after a truncated resume; a
+// notification a socket frame changed while the page was on its way keeps that change.
 async function loadNotifications() {
+  const since = inbox.mark();
   const page = await api.notifications();
-  for (const notification of [...page.items].reverse()) inbox.put(notification);
-  inbox.loaded(page.meta.total);
-  await inbox.syncUnread();
+  for (const notification of [...page.items].reverse()) inbox.put(notification, { since });
 }
 
 async function refreshPresence() {
@@ -75,22 +87,35 @@ async function refreshPresence() {
 }
 
 async function markRead(id) {
+  const since = inbox.mark();
   try {
-    inbox.put(await api.markRead(id), { live: true });
+    inbox.put(await api.markRead(id), { since, own: true });
     showMessage(byId("inbox-message"), "");
   } catch (error) {
     showMessage(byId("inbox-message"), `Not marked read: ${error.message}`, { error: true });
   }
 }
 
+async function deleteNotification(id) {
+  try {
+    await api.deleteNotification(id);
+    inbox.removed(id);
+    showMessage(byId("inbox-message"), "Deleted.");
+  } catch (error) {
+    if (error.status === 404) return inbox.removed(id); // deleted elsewhere already
+    showMessage(byId("inbox-message"), `Not deleted: ${error.message}`, { error: true });
+  }
+}
+
 async function markAllRead() {
   const button = byId("mark-all-read");
   button.disabled = true;
+  const upTo = inbox.newestId;
+  const since = inbox.mark();
   try {
-    await api.markAllRead();
-    inbox.markAllRead();
+    if (upTo) await api.markAllRead(upTo);
+    inbox.markAllRead(upTo, { since });
     showMessage(byId("inbox-message"), "");
-    await inbox.syncUnread();
   } catch (error) {
     showMessage(byId("inbox-message"), `Not marked read: ${error.message}`, { error: true });
   } finally {
@@ -113,13 +138,51 @@ async function sendNotification(form) {
       showMessage(status, `No user named “${username}”.`, { error: true });
       return;
     }
-    await api.notify(user.id, message);
+    showLastSent({ ...(await api.notify(user.id, message)), to: user.username });
     showMessage(status, `Sent to ${user.username}.`);
     form.elements.message.value = "";
     form.elements.message.focus();
   } catch (error) {
     const detail = error.status === 0 ? "Herald cannot be reached." : error.message;
     showMessage(status, `Not sent: ${[detail, ...error.details].join(" ")}`, { error: true });
+  }
+}
+
+// The last notification sent from this page, with its sender's edit and retraction.
+function showLastSent(notification) {
+  lastSent = notification;
+  byId("last-sent").hidden = !notification;
+  if (!notification) return;
+  byId("last-sent-message").textContent = notification.message;
+  byId("last-sent-to").textContent = notification.to;
+  byId("edit-message").value = notification.message;
+}
+
+async function editLastSent(form) {
+  const status = byId("last-sent-status");
+  const message = form.elements.message.value;
+  if (!lastSent || !message.trim()) return;
+  try {
+    const edited = await api.editNotification(lastSent.id, { message });
+    showLastSent({ ...edited, to: lastSent.to });
+    showMessage(status, "Edited.");
+  } catch (error) {
+    showMessage(status, `Not edited: ${[error.message, ...error.details].join(" ")}`, {
+      error: true,
+    });
+  }
+}
+
+async function retractLastSent() {
+  const status = byId("last-sent-status");
+  if (!lastSent) return;
+  try {
+    await api.deleteNotification(lastSent.id);
+    const to = lastSent.to;
+    showLastSent(null);
+    showMessage(byId("notify-status"), `Retracted the notification to ${to}.`);
+  } catch (error) {
+    showMessage(status, `Not retracted: ${error.message}`, { error: true });
   }
 }
 
@@ -196,6 +259,7 @@ async function enter() {
   signedIn = true;
   byId("me-name").textContent = me.username;
   inbox.clear();
+  showLastSent(null);
   presence.clear();
   presence.setSelf(me);
   showView(true);
@@ -241,6 +305,8 @@ function onSubmit(id, handler) {
 onSubmit("login-form", signIn);
 onSubmit("register-form", register);
 onSubmit("notify-form", sendNotification);
+onSubmit("edit-form", editLastSent);
+byId("retract").addEventListener("click", retractLastSent);
 byId("mark-all-read").addEventListener("click", markAllRead);
 byId("logout").addEventListener("click", () => leave());
 
