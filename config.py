@@ -130,6 +130,16 @@ class Config:
         self.ADMIN_PASSWORD = env_str("ADMIN_PASSWORD")
 
         self.LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+
+        # GET /metrics (Prometheus). Who may scrape: a request with
+        # `Authorization: Bearer <METRICS_TOKEN>` (when set), an admin's access token,
+        # or anyone when METRICS_PUBLIC is on (for a port only Prometheus reaches).
+        self.METRICS_TOKEN = env_str("METRICS_TOKEN")
+        self.METRICS_PUBLIC = env_bool("METRICS_PUBLIC", False)
+        # Where each gunicorn worker keeps its metrics so a scrape adds them all up
+        # (prometheus-client's multiprocess mode; the library reads the variable
+        # itself, at import). gunicorn.conf.py makes a fresh folder when none is given.
+        self.PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
         self.API_TITLE = "Herald"
         self.API_VERSION = "1.0.0"
         self.OPENAPI_VERSION = "3.0.3"

@@ -1,6 +1,9 @@
 """gunicorn settings for Herald: the gevent worker, which holds thousands of sockets."""
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 worker_class = "gevent"
@@ -20,9 +23,29 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # The app (and its background threads) is created in each worker after gevent
 # has patched it, never in the master.
 preload_app = False
+_made_metrics_folder = None  # the folder _metrics_folder made, removed on exit
+
+
+def _metrics_folder():
+    """Each worker's metrics go to files here, so a scrape of any worker counts them all.
+
+    Set before any worker starts (prometheus-client picks its multiprocess mode when
+    first imported, in the worker); a folder given by the operator is emptied, as the
+    library asks, since values of an earlier run's workers would be added in.
+    """
+    global _made_metrics_folder
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if not given:
+        _made_metrics_folder = tempfile.mkdtemp(prefix="herald-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = _made_metrics_folder
+        return
+    Path(given).mkdir(parents=True, exist_ok=True)
+    for stale in Path(given).glob("*.db"):
+        stale.unlink()
 
 
 def on_starting(server):
+    _metrics_folder()
     broker_url = os.environ.get("BROKER_URL", "memory://")
     if broker_url.startswith("memory://") and workers > 1:
         raise SystemExit(
@@ -84,6 +107,18 @@ def _tune_the_collector():
     gc.freeze()
     _, middle, _ = gc.get_threshold()
     gc.set_threshold(10_000, middle, 100)
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges (its sockets are gone); its counters stay counted."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _made_metrics_folder:
+        shutil.rmtree(_made_metrics_folder, ignore_errors=True)
 
 
 def worker_exit(server, worker):

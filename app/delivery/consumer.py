@@ -31,6 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from app import metrics
 from app.brokers import Broker, Message, Subscription, redacted
 from app.concurrency import Backoff, spawn
 from app.delivery import dead_letters, events
@@ -133,8 +134,10 @@ class EventConsumer:
         except events.MalformedEvent as error:
             with self._lock:
                 self._in_flight.append(entry)
+            metrics.DEAD_LETTERS.labels("malformed").inc()
             self._dead_letter(entry, error=str(error), attempts=1)
             return
+        metrics.consumed(entry.event)
         with self._lock:
             self._in_flight.append(entry)
             held = self._held.get(entry.event.user_id)
@@ -158,9 +161,11 @@ class EventConsumer:
             self._held.setdefault(entry.event.user_id, deque())
         if attempt >= self.max_attempts:
             logger.error("Giving up on %s after %d attempts: %r", what, attempt, error)
+            metrics.DEAD_LETTERS.labels("exhausted").inc()
             spawn(self._dead_letter_until_done, entry, repr(error), attempt, name="herald-dlq")
             return
         delay = self.base_delay * 2 ** (attempt - 1)
+        metrics.CONSUMER_RETRIES.inc()
         logger.warning(
             "Delivery of %s failed (%r); attempt %d in %.2fs",
             what,

@@ -30,7 +30,7 @@ from datetime import timedelta
 from mongoengine.errors import NotUniqueError
 from mongoengine.queryset.visitor import Q
 
-from app import cluster
+from app import cluster, metrics
 from app.brokers import Broker, OutgoingMessage
 from app.clock import now
 from app.concurrency import Backoff, spawn
@@ -108,6 +108,7 @@ class OutboxRelay:
     def saved(self, notifications: Sequence[Notification]) -> None:
         """Publish `notifications`, just saved by this instance, soon and without reading
         them back; each still goes out only once its outbox entry comes up, in id order."""
+        metrics.NOTIFICATIONS_CREATED.inc(len(notifications))
         for notification in notifications[: max(HANDED_LIMIT - len(self._handed), 0)]:
             self._handed[notification.id] = notification
         self._wake.set()
