@@ -130,6 +130,9 @@ class Config:
         self.ADMIN_PASSWORD = env_str("ADMIN_PASSWORD")
 
         self.LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+        # "text" (readable, the default) or "json": one JSON object per line, for a
+        # log pipeline; either way each line carries the request id (app/logs.py).
+        self.LOG_FORMAT = env_str("LOG_FORMAT", "text").lower()
 
         # GET /metrics (Prometheus). Who may scrape: a request with
         # `Authorization: Bearer <METRICS_TOKEN>` (when set), an admin's access token,

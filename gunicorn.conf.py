@@ -17,9 +17,38 @@ keepalive = 5
 # ACCESS_LOG= (empty) turns the access log off; the default is standard output.
 accesslog = os.environ.get("ACCESS_LOG", "-") or None
 # The path without its query string: a socket's access token travels in the query.
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s"'
+# Last, the request id Herald answered with (X-Request-ID, app/correlation.py).
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s" %({x-request-id}o)s'
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
+    # gunicorn's own lines as JSON objects too, in the fields of Herald's (app/logs.py);
+    # python-json-logger is named, not app.logs, so the master never imports the app.
+    logconfig_dict = {
+        "root": {"level": loglevel.upper(), "handlers": []},  # the app's handler goes there
+        "loggers": {
+            "gunicorn.error": {"level": loglevel.upper(), "handlers": ["json"], "propagate": False},
+            "gunicorn.access": {
+                "level": "INFO",
+                "handlers": ["json"] if accesslog else [],
+                "propagate": False,
+            },
+        },
+        "handlers": {
+            "json": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            }
+        },
+    }
 # The app (and its background threads) is created in each worker after gevent
 # has patched it, never in the master.
 preload_app = False

@@ -21,9 +21,6 @@ def create_app(config: Config | dict | None = None) -> Flask:
     if isinstance(config, dict):
         settings.apply(config)
     app.config.from_object(settings)
-    logging.basicConfig(
-        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     _init_extensions(app)
     _register_blueprints(app)
     _start_node(app)
@@ -40,11 +37,12 @@ def _start_node(app):
 def _init_extensions(app):
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from app import cli, database, errors, headers, monitoring, ratelimit, request_limits
+    from app import cli, database, errors, headers, logs, monitoring, ratelimit, request_limits
     from app.auth import tokens
     from app.extensions import api, jwt, sock
     from app.openapi import API_DESCRIPTION, CommonErrorsPlugin
 
+    logs.init_app(app)  # first: the request id is on every line and every answer
     database.init_app(app)
     errors.init_app(app)
     monitoring.init_app(app)  # first of the before_request hooks, so it times them all
