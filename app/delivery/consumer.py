@@ -31,7 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from app import metrics
+from app import correlation, metrics
 from app.brokers import Broker, Message, Subscription, redacted
 from app.concurrency import Backoff, spawn
 from app.delivery import dead_letters, events
@@ -129,6 +129,7 @@ class EventConsumer:
     def process(self, message: Message) -> None:
         """Take one message: deliver it now, hold it behind a retry, or dead-letter it."""
         entry = _InFlight(message)
+        correlation.adopt(message.headers)  # its log lines carry the id of the request
         try:
             entry.event = events.decode(message.value)
         except events.MalformedEvent as error:
@@ -148,6 +149,8 @@ class EventConsumer:
 
     def _attempt(self, entry, *, attempt):
         """Try the handler once; on success release what waited behind it."""
+        correlation.adopt(entry.message.headers)  # (a retry runs in a greenlet of its own)
+        logger.debug("Handling %s for %s", type(entry.event).__name__, entry.event.user_id)
         try:
             self.handler(entry.event)
         except Exception as error:
@@ -195,6 +198,7 @@ class EventConsumer:
                     del self._held[user_id]
                     return
                 entry = held.popleft()
+            correlation.adopt(entry.message.headers)
             try:
                 self.handler(entry.event)
             except Exception as error:

@@ -31,6 +31,7 @@ class OutboxEntry(me.Document):
     # (instances of another deployment can share the database, tests do).
     topic = me.StringField()
     created_at = me.DateTimeField(required=True, default=now)
+    request_id = me.StringField()  # of the request that made it, sent along (app.correlation)
 
     meta = {"collection": "outbox", "indexes": ["publisher"]}
 

@@ -30,7 +30,7 @@ from datetime import timedelta
 from mongoengine.errors import NotUniqueError
 from mongoengine.queryset.visitor import Q
 
-from app import cluster, metrics
+from app import cluster, correlation, metrics
 from app.brokers import Broker, OutgoingMessage
 from app.clock import now
 from app.concurrency import Backoff, spawn
@@ -88,8 +88,9 @@ class OutboxRelay:
 
         One announced already (by an earlier try of an idempotent request) stays.
         """
+        request_id = correlation.current()  # kept with the entry: the relay's loop has none
         entries = [
-            OutboxEntry(id=i, publisher=self.instance_id, topic=self.topic)
+            OutboxEntry(id=i, publisher=self.instance_id, topic=self.topic, request_id=request_id)
             for i in notification_ids
         ]
         try:
@@ -150,7 +151,8 @@ class OutboxRelay:
         saved = self._notifications([e.id for e in entries])
         ready = [saved[e.id] for e in entries if e.id in saved]
         if ready:
-            self.broker.publish_many([self._message(n) for n in ready])
+            request_ids = {e.id: e.request_id for e in entries}
+            self.broker.publish_many([self._message(n, request_ids[n.id]) for n in ready])
         # Dropped: announced long ago and never saved (or, read back, deleted before publishing).
         abandoned = [e.id for e in entries if e.id not in saved and e.created_at < orphaned]
         settled = [n.id for n in ready] + abandoned
@@ -175,10 +177,11 @@ class OutboxRelay:
             if notification_id < bound and notification_id not in listed:
                 self._handed.pop(notification_id, None)
 
-    def _message(self, notification):
+    def _message(self, notification, request_id=None):
         return OutgoingMessage(
             self.topic,
             events.encode(notification),
             key=notification.user_id,
-            headers={"content-type": events.CONTENT_TYPE, "herald-event": "notification"},
+            headers={"content-type": events.CONTENT_TYPE, "herald-event": "notification"}
+            | ({correlation.BROKER_HEADER: request_id} if request_id else {}),
         )
