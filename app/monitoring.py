@@ -30,8 +30,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 
 from app import cluster, database, metrics, presence
-from app.delivery import outbox
-from app.delivery.outbox import OutboxEntry
+from app.delivery.backlog import consumer_lag, outbox_backlog
 from app.errors import ErrorSchema, Forbidden
 from app.extensions import current_node
 from app.security import BEARER, Blueprint
@@ -99,16 +98,13 @@ class ScrapeTimeFigures:
         yield from self._consumer_lag()
 
     def _from_database(self):
-        entries = OutboxEntry.objects(**outbox.of_topic(self.topic))
-        backlog = entries.count()
-        oldest = entries.order_by("id").only("id", "created_at").first()
-        age = time.time() - oldest.created_at.timestamp() if oldest else 0.0
+        backlog, age = outbox_backlog(self.topic)
         online = len(presence.online_user_ids())
         yield _gauge("herald_outbox_entries", "Notifications not yet taken by the broker.", backlog)
         yield _gauge(
             "herald_outbox_oldest_age_seconds",
             "Age of the oldest notification not yet taken by the broker (0: none).",
-            max(0.0, age),
+            age,
         )
         yield _gauge("herald_users_online", "Users with a socket on a live instance.", online)
 
@@ -131,12 +127,11 @@ class ScrapeTimeFigures:
         yield lag
         yield broker_up
 
-    def lag_by_instance(self, instance_ids=None):
-        """{instance id: {partition: lag}} of the live instances (or of `instance_ids`)."""
-        ids = cluster.live_instance_ids() if instance_ids is None else instance_ids
+    def lag_by_instance(self):
+        """{instance id: {partition: lag}} of the live instances."""
+        ids = cluster.live_instance_ids()
         groups = {f"{self.group_prefix}-{instance}": instance for instance in ids}
-        lags = self.node.broker.backlog(self.topic, list(groups))
-        return {groups[group]: partitions for group, partitions in lags.items()}
+        return consumer_lag(self.node.broker, self.topic, groups)
 
 
 def _gauge(name, documentation, value):
