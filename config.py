@@ -91,6 +91,12 @@ class Config:
         self.RETRY_MAX_ATTEMPTS = env_int("RETRY_MAX_ATTEMPTS", 5)
         self.RETRY_BASE_DELAY = env_float("RETRY_BASE_DELAY", 0.2)
 
+        # /readyz answers 503 while this instance's consumer is more than this many
+        # messages behind, or its oldest unpublished notification older than this many
+        # seconds, so a load balancer sends sockets elsewhere (0 turns a check off).
+        self.READY_MAX_CONSUMER_LAG = env_int("READY_MAX_CONSUMER_LAG", 10000)
+        self.READY_MAX_OUTBOX_AGE = env_float("READY_MAX_OUTBOX_AGE", 300.0)
+
         self.PRESENCE_TTL = env_float("PRESENCE_TTL", 30.0)
         self.WS_PING_INTERVAL = env_float("WS_PING_INTERVAL", 25.0)
         self.WS_MAX_MESSAGE_SIZE = env_int("WS_MAX_MESSAGE_SIZE", 16 * 1024)
