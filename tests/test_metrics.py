@@ -7,9 +7,13 @@ Counters are shared by every server of the test process, so the tests compare
 before and after.
 """
 
+import contextlib
+import os
 import re
+import signal
 import tempfile
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -271,6 +275,101 @@ def test_two_gunicorn_workers_are_counted_together(mongodb_uri, rabbitmq_service
 
 
 def _files(folder):
-    from pathlib import Path
-
     return [path.name for path in Path(folder).iterdir()]
+
+
+def test_retries_and_dead_letters_are_counted_by_reason(own_server, monkeypatch):
+    live = own_server(METRICS_TOKEN=METRICS_TOKEN, RETRY_MAX_ATTEMPTS=3, RETRY_BASE_DELAY=0.05)
+    node, topic = live.node, live.app.config["BROKER_TOPIC"]
+    before = scrape(live.url)
+
+    def broken(event):
+        raise RuntimeError("socket layer exploded (test)")
+
+    monkeypatch.setattr(node.consumer, "handler", broken)
+    api = Api(live.url)
+    sender, bob = api.register("sender"), api.register("bob")
+    api.notify(sender, bob, "never delivered")
+    node.broker.publish(topic, b"not an event at all", key=bob.id)
+
+    def grew(samples, name, **labels):
+        return value(samples, name, **labels) - value(before, name, **labels)
+
+    dead = "herald_dead_letters_total"
+    after = wait_until(
+        lambda: (
+            grew(s := scrape(live.url), dead, reason="exhausted") >= 1
+            and grew(s, dead, reason="malformed") >= 1
+            and s
+        )
+    )
+    assert after, "the dead letters were not counted"
+    assert grew(after, dead, reason="exhausted") == 1
+    assert grew(after, dead, reason="malformed") == 1
+    assert grew(after, "herald_consumer_retries_total") == 2  # attempts 2 and 3
+
+
+def answers(socket_):
+    """True while the socket's server answers a ping."""
+    try:
+        socket_.send({"type": "ping"})
+        return socket_.receive_type("pong", timeout=2) is not None
+    except Exception:
+        return False
+
+
+@pytest.mark.slow
+def test_a_dead_workers_sockets_leave_the_gauge_and_its_counts_stay(
+    mongodb_uri, rabbitmq_service, sockets
+):
+    """gunicorn's child_exit marks the worker dead: its live gauges go, its counters stay."""
+    topic = f"herald-metrics-{uuid.uuid4().hex[:8]}"
+    env = herald_env(
+        mongodb_uri,
+        BROKER_URL=rabbitmq_service.url,
+        BROKER_TOPIC=topic,
+        BROKER_DEAD_LETTER_TOPIC=f"{topic}.dlq",
+        METRICS_TOKEN=METRICS_TOKEN,
+    )
+    with HeraldProcess(env, workers=2).start(timeout=60) as herald:
+        api = Api(herald.url)
+        sender, bob = api.register("sender"), api.register("bob")
+        opened = [sockets(herald.url, bob) for _ in range(6)]
+        for socket_ in opened:
+            assert socket_.receive_type("ready") is not None
+        api.notify(sender, bob, "before the crash")
+        assert wait_until(
+            lambda: value(scrape(herald.url), "herald_frames_sent_total") == 6, timeout=15
+        )
+        held = sockets_held(herald, opened)
+        victim = max(held, key=held.get)  # the worker with most of bob's sockets
+        assert held[victim] >= 1
+        os.kill(victim, signal.SIGKILL)
+        assert wait_until(lambda: victim not in herald.worker_pids() and herald.worker_pids())
+        alive = sum(answers(socket_) for socket_ in opened)
+        assert alive == len(opened) - held[victim]
+        assert wait_until(
+            lambda: value(scrape(herald.url), "herald_sockets_open") == alive, timeout=15
+        ), f"the gauge kept the dead worker's sockets ({alive} still answer)"
+        assert value(scrape(herald.url), "herald_frames_sent_total") == 6
+        assert value(scrape(herald.url), "herald_notifications_created_total") == 1
+
+
+def sockets_held(herald, opened):
+    """{worker pid: how many of `opened` it serves}, from /proc (Linux)."""
+    client_ports = {socket_.ws.sock.getsockname()[1] for socket_ in opened}
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].split(":")[1], 16)
+        remote_port = int(fields[2].split(":")[1], 16)
+        if local_port == herald.port and remote_port in client_ports:
+            inodes.add(fields[9])
+    held = {}
+    for pid in herald.worker_pids():
+        links = []
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                links.append(os.readlink(fd))
+        held[pid] = sum(1 for link in links if link[8:-1] in inodes)
+    return held
