@@ -93,9 +93,17 @@ def created_at(notification_id: str) -> float:
     return int(notification_id[:8] + notification_id[9:13], 16) / 1000
 
 
+_CONSUMED_BY_TYPE = {}  # event class -> its labelled counter: a lookup per message, not a build
+
+
 def consumed(event: object) -> None:
-    """One broker event taken off the broker: a `NotificationEvent`, `PresenceEvent`, ..."""
-    EVENTS_CONSUMED.labels(type(event).__name__.removesuffix("Event").lower()).inc()
+    """One event taken off the broker: a `NotificationEvent` counts as kind="notification"."""
+    kind = type(event)
+    counter = _CONSUMED_BY_TYPE.get(kind)
+    if counter is None:
+        label = kind.__name__.removesuffix("Event").lower()
+        counter = _CONSUMED_BY_TYPE[kind] = EVENTS_CONSUMED.labels(label)
+    counter.inc()
 
 
 def socket_overflowed(frames_dropped: int) -> None:
