@@ -8,10 +8,13 @@ before and after.
 """
 
 import contextlib
+import json
 import os
 import re
 import signal
+import socket
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -19,7 +22,9 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.clients import Api, wait_until
+from app.ids import new_id
+from app.realtime import wire
+from tests.support.clients import Api, raw_websocket, wait_until
 from tests.support.processes import HeraldProcess, herald_env
 
 METRICS_TOKEN = "metrics-scrape-token-0123456789"
@@ -373,3 +378,29 @@ def sockets_held(herald, opened):
                 links.append(os.readlink(fd))
         held[pid] = sum(1 for link in links if link[8:-1] in inodes)
     return held
+
+
+def test_a_socket_that_overflows_counts_its_dropped_frames(own_server):
+    live = own_server(METRICS_TOKEN=METRICS_TOKEN, WS_SEND_QUEUE_SIZE=20)
+    bob, hub = Api(live.url).register("bob"), live.node.hub
+    before = scrape(live.url)
+    reader = raw_websocket(live.url, bob.access_token)  # never reads again
+    try:
+        reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        assert wait_until(lambda: hub.socket_count() == 1, 5)
+        # Large frames fill the kernel's buffers, then the socket's bounded queue.
+        blob = json.dumps({"type": "notification", "data": {"blob": "x" * 65536}}).encode()
+        deadline = time.monotonic() + 30
+        while hub.socket_count() and time.monotonic() < deadline:
+            hub.deliver(bob.id, new_id(), wire.Frame(blob))
+            time.sleep(0.002)
+        assert hub.socket_count() == 0, "the slow socket was never closed"
+    finally:
+        reader.close()
+    after = scrape(live.url)
+    overflowed = "herald_sockets_overflowed_total"
+    assert value(after, overflowed) == value(before, overflowed) + 1
+    dropped = value(after, "herald_frames_dropped_total") - value(
+        before, "herald_frames_dropped_total"
+    )
+    assert dropped == 20 + 1  # the queue it had, and the frame that did not fit
