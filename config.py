@@ -97,6 +97,9 @@ class Config:
         self.READY_MAX_CONSUMER_LAG = env_int("READY_MAX_CONSUMER_LAG", 10000)
         self.READY_MAX_OUTBOX_AGE = env_float("READY_MAX_OUTBOX_AGE", 300.0)
 
+        # How often an admin's socket watching the figures (the admin page) gets them.
+        self.ADMIN_STATS_INTERVAL = env_float("ADMIN_STATS_INTERVAL", 2.0)
+
         self.PRESENCE_TTL = env_float("PRESENCE_TTL", 30.0)
         self.WS_PING_INTERVAL = env_float("WS_PING_INTERVAL", 25.0)
         self.WS_MAX_MESSAGE_SIZE = env_int("WS_MAX_MESSAGE_SIZE", 16 * 1024)

@@ -51,11 +51,7 @@ class Metrics(MethodView):
     def get(self):
         """Prometheus metrics, in the text format (METRICS_TOKEN, or an admin's token)"""
         _authorize()
-        registry = CollectorRegistry(auto_describe=False)
-        if current_app.config["PROMETHEUS_MULTIPROC_DIR"]:
-            multiprocess.MultiProcessCollector(registry)  # every worker's files
-        else:
-            registry.register(_ThisProcess())
+        registry = recorded_metrics(current_app.config)
         registry.register(ScrapeTimeFigures(current_node(), current_app.config))
         return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
@@ -70,6 +66,26 @@ def _authorize():
     verify_jwt_in_request()
     if not current_user.is_admin:
         raise Forbidden("Metrics are for admins and the METRICS_TOKEN only.")
+
+
+def recorded_metrics(config) -> CollectorRegistry:
+    """A registry of what `app.metrics` recorded: every worker's, or this process's."""
+    registry = CollectorRegistry(auto_describe=False)
+    if config["PROMETHEUS_MULTIPROC_DIR"]:
+        multiprocess.MultiProcessCollector(registry)  # every worker's files
+    else:
+        registry.register(_ThisProcess())
+    return registry
+
+
+def totals(config, names) -> dict[str, float]:
+    """{name: the sum of its samples over every label and worker} for `names`."""
+    sums = dict.fromkeys(names, 0.0)
+    for family in recorded_metrics(config).collect():
+        for sample in family.samples:
+            if sample.name in sums:
+                sums[sample.name] += sample.value
+    return sums
 
 
 class _ThisProcess:
