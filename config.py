@@ -96,6 +96,15 @@ class Config:
         self.RETRY_MAX_ATTEMPTS = env_int("RETRY_MAX_ATTEMPTS", 5)
         self.RETRY_BASE_DELAY = env_float("RETRY_BASE_DELAY", 0.2)
 
+        # /readyz answers 503 while this instance's consumer is more than this many
+        # messages behind, or its oldest unpublished notification older than this many
+        # seconds, so a load balancer sends sockets elsewhere (0 turns a check off).
+        self.READY_MAX_CONSUMER_LAG = env_int("READY_MAX_CONSUMER_LAG", 10000)
+        self.READY_MAX_OUTBOX_AGE = env_float("READY_MAX_OUTBOX_AGE", 300.0)
+
+        # How often an admin's socket watching the figures (the admin page) gets them.
+        self.ADMIN_STATS_INTERVAL = env_float("ADMIN_STATS_INTERVAL", 2.0)
+
         self.PRESENCE_TTL = env_float("PRESENCE_TTL", 30.0)
         self.WS_PING_INTERVAL = env_float("WS_PING_INTERVAL", 25.0)
         self.WS_MAX_MESSAGE_SIZE = env_int("WS_MAX_MESSAGE_SIZE", 16 * 1024)
@@ -135,6 +144,19 @@ class Config:
         self.ADMIN_PASSWORD = env_str("ADMIN_PASSWORD")
 
         self.LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+        # "text" (readable, the default) or "json": one JSON object per line, for a
+        # log pipeline; either way each line carries the request id (app/logs.py).
+        self.LOG_FORMAT = env_str("LOG_FORMAT", "text").lower()
+
+        # GET /metrics (Prometheus). Who may scrape: a request with
+        # `Authorization: Bearer <METRICS_TOKEN>` (when set), an admin's access token,
+        # or anyone when METRICS_PUBLIC is on (for a port only Prometheus reaches).
+        self.METRICS_TOKEN = env_str("METRICS_TOKEN")
+        self.METRICS_PUBLIC = env_bool("METRICS_PUBLIC", False)
+        # Where each gunicorn worker keeps its metrics so a scrape adds them all up
+        # (prometheus-client's multiprocess mode; the library reads the variable
+        # itself, at import). gunicorn.conf.py makes a fresh folder when none is given.
+        self.PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
         self.API_TITLE = "Herald"
         self.API_VERSION = "1.0.0"
         self.OPENAPI_VERSION = "3.0.3"

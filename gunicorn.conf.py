@@ -1,6 +1,9 @@
 """gunicorn settings for Herald: the gevent worker, which holds thousands of sockets."""
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 worker_class = "gevent"
@@ -14,15 +17,64 @@ keepalive = 5
 # ACCESS_LOG= (empty) turns the access log off; the default is standard output.
 accesslog = os.environ.get("ACCESS_LOG", "-") or None
 # The path without its query string: a socket's access token travels in the query.
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s"'
+# Last, the request id Herald answered with (X-Request-ID, app/correlation.py).
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s" %({x-request-id}o)s'
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
+    # gunicorn's own lines as JSON objects too, in the fields of Herald's (app/logs.py);
+    # python-json-logger is named, not app.logs, so the master never imports the app.
+    logconfig_dict = {
+        "root": {"level": loglevel.upper(), "handlers": []},  # the app's handler goes there
+        "loggers": {
+            "gunicorn.error": {"level": loglevel.upper(), "handlers": ["json"], "propagate": False},
+            "gunicorn.access": {
+                "level": "INFO",
+                "handlers": ["json"] if accesslog else [],
+                "propagate": False,
+            },
+        },
+        "handlers": {
+            "json": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            }
+        },
+    }
 # The app (and its background threads) is created in each worker after gevent
 # has patched it, never in the master.
 preload_app = False
+_made_metrics_folder = None  # the folder _metrics_folder made, removed on exit
+
+
+def _metrics_folder():
+    """Each worker's metrics go to files here, so a scrape of any worker counts them all.
+
+    Set before any worker starts (prometheus-client picks its multiprocess mode when
+    first imported, in the worker); a folder given by the operator is emptied, as the
+    library asks, since values of an earlier run's workers would be added in.
+    """
+    global _made_metrics_folder
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if not given:
+        _made_metrics_folder = tempfile.mkdtemp(prefix="herald-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = _made_metrics_folder
+        return
+    Path(given).mkdir(parents=True, exist_ok=True)
+    for stale in Path(given).glob("*.db"):
+        stale.unlink()
 
 
 def on_starting(server):
+    _metrics_folder()
     broker_url = os.environ.get("BROKER_URL", "memory://")
     if broker_url.startswith("memory://") and workers > 1:
         raise SystemExit(
@@ -84,6 +136,18 @@ def _tune_the_collector():
     gc.freeze()
     _, middle, _ = gc.get_threshold()
     gc.set_threshold(10_000, middle, 100)
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges (its sockets are gone); its counters stay counted."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _made_metrics_folder:
+        shutil.rmtree(_made_metrics_folder, ignore_errors=True)
 
 
 def worker_exit(server, worker):

@@ -21,9 +21,6 @@ def create_app(config: Config | dict | None = None) -> Flask:
     if isinstance(config, dict):
         settings.apply(config)
     app.config.from_object(settings)
-    logging.basicConfig(
-        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     _init_extensions(app)
     _register_blueprints(app)
     _start_node(app)
@@ -40,13 +37,15 @@ def _start_node(app):
 def _init_extensions(app):
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from app import cli, database, errors, headers, ratelimit, request_limits
+    from app import cli, database, errors, headers, logs, monitoring, ratelimit, request_limits
     from app.auth import tokens
     from app.extensions import api, jwt, sock
     from app.openapi import API_DESCRIPTION, CommonErrorsPlugin
 
+    logs.init_app(app)  # first: the request id is on every line and every answer
     database.init_app(app)
     errors.init_app(app)
+    monitoring.init_app(app)  # first of the before_request hooks, so it times them all
     ratelimit.init_app(app)
     headers.init_app(app)
     if app.config["PROXY_COUNT"]:
@@ -73,11 +72,12 @@ def _register_blueprints(app):
     from app.delivery.routes import blp as dead_letters_blp
     from app.extensions import api
     from app.health import blp as health_blp
+    from app.monitoring import blp as metrics_blp
     from app.notifications.routes import blp as notifications_blp
     from app.realtime.routes import bp as realtime_bp
     from app.web import bp as web_bp
 
-    for blueprint in (auth_blp, notifications_blp, dead_letters_blp, health_blp):
+    for blueprint in (auth_blp, notifications_blp, dead_letters_blp, health_blp, metrics_blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(realtime_bp)
     app.register_blueprint(web_bp)

@@ -13,6 +13,7 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from app import metrics
 from app.errors import HeraldError
 
 EXTENSION = "herald.ratelimit"
@@ -35,6 +36,7 @@ class RateLimits:
         limit = self.rules[rule]
         if self.limiter.hit(limit, rule, *identifiers):
             return
+        metrics.RATE_LIMITED.labels(rule).inc()
         reset_at = self.limiter.get_window_stats(limit, rule, *identifiers).reset_time
         retry_after = max(1, math.ceil(reset_at - time.time()))
         raise TooManyRequests(

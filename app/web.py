@@ -1,4 +1,5 @@
-"""The browser client: `GET /` serves `app/static/index.html`, which loads its ES modules."""
+"""The browser client: `GET /` serves `app/static/index.html`, which loads its ES modules;
+`GET /admin` the operator's view (`admin.html`), whose figures only admins' sockets get."""
 
 from flask import Blueprint, current_app
 
@@ -9,5 +10,13 @@ bp = Blueprint("web", __name__)
 def index():
     """The single page; no-cache so a deploy's new page (and module URLs) is picked up."""
     response = current_app.send_static_file("index.html")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/admin")
+def operator_view():
+    """The operator's page; the page itself is public, its figures come to admins only."""
+    response = current_app.send_static_file("admin.html")
     response.headers["Cache-Control"] = "no-cache"
     return response

@@ -37,7 +37,13 @@ def test_health_and_readiness(api):
     assert api.get("/healthz").json() == {"status": "ok"}
     ready = api.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": "ok", "broker": "ok", "consumer": "ok"}
+    assert ready.json()["checks"] == {
+        "database": "ok",
+        "broker": "ok",
+        "consumer": "ok",
+        "outbox": "ok",
+        "consumer_lag": "ok",
+    }
 
 
 def test_openapi_spec_validates_and_documents_every_route(api, server):

@@ -1,4 +1,7 @@
-"""Secrets stay secret: nothing a client sends as a credential ends up in the logs."""
+"""Secrets stay secret: nothing a client sends as a credential ends up in the logs,
+readable or JSON."""
+
+import json
 
 import pytest
 
@@ -8,8 +11,12 @@ from tests.support.processes import HeraldProcess
 SECRET = "logs-must-never-show-this-secret-0123456789"
 
 
+METRICS_TOKEN = "metrics-token-never-logged-0123456789"
+
+
 @pytest.mark.slow
-def test_tokens_passwords_and_the_signing_key_are_not_logged(mongodb_uri, sockets):
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_tokens_passwords_and_the_signing_key_are_not_logged(mongodb_uri, sockets, log_format):
     herald = HeraldProcess(
         {
             "HERALD_ENV": "production",
@@ -18,6 +25,8 @@ def test_tokens_passwords_and_the_signing_key_are_not_logged(mongodb_uri, socket
             "JWT_SECRET_KEY": SECRET,
             "ACCESS_LOG": "-",  # the access log on, into the process log
             "LOG_LEVEL": "debug",
+            "LOG_FORMAT": log_format,
+            "METRICS_TOKEN": METRICS_TOKEN,
         }
     ).start()
     try:
@@ -28,11 +37,17 @@ def test_tokens_passwords_and_the_signing_key_are_not_logged(mongodb_uri, socket
         assert socket_.receive_type("ready") is not None
         socket_.close()
         api.post("/api/token/refresh", headers={"Authorization": f"Bearer {alice.refresh_token}"})
+        assert api.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).ok
+        api.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}-wrong"})
     finally:
         herald.stop()
     log = herald.log_path.read_text()
     assert "GET /ws" in log, "the access log was not written"
+    if log_format == "json":
+        records = [json.loads(line) for line in log.splitlines() if line.strip()]
+        assert any(r["logger"] == "gunicorn.access" for r in records)
     for secret in (
+        METRICS_TOKEN,
         SECRET,
         alice.access_token,
         alice.refresh_token,

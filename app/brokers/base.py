@@ -116,5 +116,14 @@ class Broker:
     def check(self) -> None:
         """Raise `BrokerUnavailable` unless the broker answers (used by /readyz)."""
 
+    def backlog(self, topic: str, groups: Sequence[str]) -> dict[str, dict[str, int]]:
+        """{group: {partition: messages of `topic` the group has not acknowledged}}.
+
+        The consumer lag, for /metrics and /readyz. A group the broker does not
+        know for `topic` is left out; a broker with no partitions reports one
+        under "" (a RabbitMQ queue's depth). Raises `BrokerUnavailable`.
+        """
+        raise NotImplementedError
+
     def close(self) -> None:
         """Release connections and threads."""

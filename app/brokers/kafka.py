@@ -23,6 +23,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from app.brokers.base import Broker, BrokerUnavailable, Message, Subscription
+from app.brokers.kafka_lag import group_lag
 from app.brokers.kafka_offsets import AckedOffsets
 from app.concurrency import PoolLogger, run_blocking
 
@@ -350,6 +351,9 @@ class KafkaBroker(Broker):
             )
         except KafkaException as error:
             raise BrokerUnavailable(f"Kafka subscription to {topic!r} failed: {error}") from error
+
+    def backlog(self, topic, groups):
+        return group_lag(self._admin_client(), topic, groups, timeout=self.check_timeout)
 
     def check(self):
         admin = self._admin_client()

@@ -101,5 +101,14 @@ class MemoryBroker(Broker):
     def subscribe(self, topic, *, group):
         return MemorySubscription(self.network, topic, group)
 
+    def backlog(self, topic, groups):
+        with self.network.condition:
+            known = self.network.topics.get(topic, {})
+            return {
+                name: {"": len(known[name].waiting) + len(known[name].in_flight)}
+                for name in groups
+                if name in known
+            }
+
     def close(self):
         self.closed = True

@@ -237,6 +237,25 @@ class RabbitMQBroker(Broker):
             queue_expires=self.queue_expires,
         )
 
+    def backlog(self, topic, groups):
+        """Each group's queue depth: messages ready, not yet handed to its consumer."""
+        connection, depths = _connect(self.parameters), {}
+        try:
+            with _driver_errors("queue depth"):
+                channel = connection.channel()
+                for group in groups:
+                    try:
+                        declared = channel.queue_declare(f"{topic}.{group}", passive=True)
+                    except pika.exceptions.ChannelClosedByBroker as error:
+                        if error.reply_code != 404:
+                            raise
+                        channel = connection.channel()  # a 404 closes the channel
+                        continue
+                    depths[group] = {"": declared.method.message_count}
+        finally:
+            _close_quietly(connection)
+        return depths
+
     def check(self):
         with self._publish_lock:
             try:

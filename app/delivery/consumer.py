@@ -31,6 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from app import correlation, metrics
 from app.brokers import Broker, Message, Subscription, redacted
 from app.concurrency import Backoff, spawn
 from app.delivery import dead_letters, events
@@ -128,13 +129,16 @@ class EventConsumer:
     def process(self, message: Message) -> None:
         """Take one message: deliver it now, hold it behind a retry, or dead-letter it."""
         entry = _InFlight(message)
+        correlation.adopt(message.headers)  # its log lines carry the id of the request
         try:
             entry.event = events.decode(message.value)
         except events.MalformedEvent as error:
             with self._lock:
                 self._in_flight.append(entry)
+            metrics.DEAD_LETTERS.labels("malformed").inc()
             self._dead_letter(entry, error=str(error), attempts=1)
             return
+        metrics.consumed(entry.event)
         with self._lock:
             self._in_flight.append(entry)
             held = self._held.get(entry.event.user_id)
@@ -145,6 +149,8 @@ class EventConsumer:
 
     def _attempt(self, entry, *, attempt):
         """Try the handler once; on success release what waited behind it."""
+        correlation.adopt(entry.message.headers)  # (a retry runs in a greenlet of its own)
+        logger.debug("Handling %s for %s", type(entry.event).__name__, entry.event.user_id)
         try:
             self.handler(entry.event)
         except Exception as error:
@@ -158,9 +164,11 @@ class EventConsumer:
             self._held.setdefault(entry.event.user_id, deque())
         if attempt >= self.max_attempts:
             logger.error("Giving up on %s after %d attempts: %r", what, attempt, error)
+            metrics.DEAD_LETTERS.labels("exhausted").inc()
             spawn(self._dead_letter_until_done, entry, repr(error), attempt, name="herald-dlq")
             return
         delay = self.base_delay * 2 ** (attempt - 1)
+        metrics.CONSUMER_RETRIES.inc()
         logger.warning(
             "Delivery of %s failed (%r); attempt %d in %.2fs",
             what,
@@ -190,6 +198,7 @@ class EventConsumer:
                     del self._held[user_id]
                     return
                 entry = held.popleft()
+            correlation.adopt(entry.message.headers)
             try:
                 self.handler(entry.event)
             except Exception as error:

@@ -37,6 +37,7 @@ class OutboxEntry(me.Document):
     user_id = me.StringField()
     notification_id = me.StringField()
     up_to = me.StringField()
+    request_id = me.StringField()  # of the request that made it, sent along (app.correlation)
 
     meta = {"collection": "outbox", "indexes": ["publisher"]}
 

@@ -35,7 +35,7 @@ from datetime import timedelta
 from mongoengine.errors import NotUniqueError
 from mongoengine.queryset.visitor import Q
 
-from app import cluster
+from app import cluster, correlation, metrics
 from app.brokers import Broker, OutgoingMessage
 from app.clock import now
 from app.concurrency import Backoff, spawn
@@ -95,8 +95,9 @@ class OutboxRelay:
 
         One announced already (by an earlier try of an idempotent request) stays.
         """
+        request_id = correlation.current()  # kept with the entry: the relay's loop has none
         entries = [
-            OutboxEntry(id=i, publisher=self.instance_id, topic=self.topic)
+            OutboxEntry(id=i, publisher=self.instance_id, topic=self.topic, request_id=request_id)
             for i in notification_ids
         ]
         try:
@@ -123,6 +124,7 @@ class OutboxRelay:
             user_id=user_id,
             notification_id=notification_id,
             up_to=up_to,
+            request_id=correlation.current(),
         ).save(force_insert=True)
 
     def change_applied(self) -> None:
@@ -137,6 +139,7 @@ class OutboxRelay:
     def saved(self, notifications: Sequence[Notification]) -> None:
         """Publish `notifications`, just saved by this instance, soon and without reading
         them back; each still goes out only once its outbox entry comes up, in id order."""
+        metrics.NOTIFICATIONS_CREATED.inc(len(notifications))
         for notification in notifications[: max(HANDED_LIMIT - len(self._handed), 0)]:
             self._handed[notification.id] = notification
         self._wake.set()
@@ -182,7 +185,7 @@ class OutboxRelay:
             if entry.change:
                 messages.append(changes[entry.id])
             elif entry.id in saved:
-                messages.append(self._message(saved[entry.id]))
+                messages.append(self._message(saved[entry.id], entry.request_id))
             else:
                 continue
             published.append(entry.id)
@@ -227,20 +230,29 @@ class OutboxRelay:
             )
             for e in entries
         ]
+        request_ids = {e.id: e.request_id for e in entries}
         return {
             change.id: OutgoingMessage(
                 self.topic,
                 events.encode_inbox(snapshot),
                 key=change.user_id,
-                headers={"content-type": events.CONTENT_TYPE, "herald-event": "inbox"},
+                headers=_headers("inbox", request_ids[change.id]),
             )
             for change, snapshot in zip(recorded, inbox.snapshots(recorded), strict=True)
         }
 
-    def _message(self, notification):
+    def _message(self, notification, request_id=None):
         return OutgoingMessage(
             self.topic,
             events.encode(notification),
             key=notification.user_id,
-            headers={"content-type": events.CONTENT_TYPE, "herald-event": "notification"},
+            headers=_headers("notification", request_id),
         )
+
+
+def _headers(event, request_id):
+    """A broker message's headers: what it carries, and the request that made it."""
+    headers = {"content-type": events.CONTENT_TYPE, "herald-event": event}
+    if request_id:
+        headers[correlation.BROKER_HEADER] = request_id
+    return headers

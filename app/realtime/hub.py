@@ -18,6 +18,7 @@ import threading
 import time
 from collections import deque
 
+from app import metrics
 from app.concurrency import spawn
 from app.realtime import wire
 
@@ -187,6 +188,7 @@ class SocketSession:
     def _overflow(self):
         # Called with the lock held, so it must not wait on the socket.
         logger.warning("Closing a socket of user %s: it cannot keep up", self.user_id)
+        metrics.socket_overflowed(len(self.queue) + 1)
         self._mark_closed()
         spawn(self._close_now, CLOSE_TRY_AGAIN_LATER, "Too slow; reconnect with since")
 
@@ -257,6 +259,7 @@ class SocketHub:
             if first:
                 user = self._users[session.user_id] = _UserSockets()
             user.add(session)
+        metrics.socket_attached(first)
         return first
 
     def detach(self, session: SocketSession) -> bool:
@@ -267,6 +270,7 @@ class SocketHub:
             if user is None:
                 return False
             user.sessions.discard(session)
+            metrics.socket_detached(not user.sessions)
             if user.sessions:
                 return False
             del self._users[session.user_id]
@@ -281,6 +285,8 @@ class SocketHub:
             sessions = user.receivers(notification_id)
         for session in sessions:
             session.push(frame, notification_id)
+        metrics.delivered(notification_id, len(sessions), time.time())
+        logger.debug("Notification %s handed to %d socket(s)", notification_id, len(sessions))
         return len(sessions)
 
     def send_to_user(self, user_id: str, frame: wire.Frame) -> int:

@@ -81,6 +81,12 @@ SERVER_FRAMES = (
         'after `{"type": "presence.watch"}`: a user came online or went offline',
     ),
     FrameKind(
+        "stats",
+        '{"type": "stats", "data": {"sockets", "usersOnline", "deliveriesPerSecond", ...}}',
+        'after `{"type": "stats.watch"}` (admins): the operator\'s figures, now and then '
+        "every ADMIN_STATS_INTERVAL seconds",
+    ),
+    FrameKind(
         "error",
         '{"type": "error", "error": {"code": ..., "message": ...}}',
         "a client frame that could not be handled (`id` names the notification, if any)",
@@ -93,6 +99,7 @@ CLIENT_FRAMES = (
     ),
     FrameKind("ping", '{"type": "ping"}', "check the line; answered with `pong`"),
     FrameKind("presence.watch", '{"type": "presence.watch"}', "receive every presence change"),
+    FrameKind("stats.watch", '{"type": "stats.watch"}', "admins: receive the live figures"),
     FrameKind(
         "auth",
         '{"type": "auth", "token": "..."}',
@@ -152,6 +159,10 @@ def auth_ok(*, expires_at: int) -> Frame:
 
 def presence_watching() -> Frame:
     return _frame("presence.watching")
+
+
+def stats(figures: dict) -> Frame:
+    return _frame("stats", data=figures)
 
 
 def error(code: int, message: str, *, notification_id: str | None = None) -> Frame:

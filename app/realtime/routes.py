@@ -20,7 +20,7 @@ from app.extensions import current_node, sock
 from app.headers import origin_allowed
 from app.ids import is_uuid
 from app.notifications import service
-from app.realtime import protocol, wire
+from app.realtime import operator_view, protocol, wire
 from app.realtime.hub import CLOSE_POLICY_VIOLATION, SocketSession
 
 logger = logging.getLogger(__name__)
@@ -150,6 +150,8 @@ def _answer(node, session, text):
         return protocol.presence_watching()
     if kind == "auth":
         return _reauthenticate(session, message.get("token"))
+    if kind == "stats.watch":
+        return operator_view.watch(session)
     if kind != "read" or not isinstance(message.get("id"), str):
         return protocol.error(400, protocol.CLIENT_FRAMES_HELP)
     return _mark_read(node, session, message["id"])
