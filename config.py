@@ -115,6 +115,8 @@ class Config:
         self.WS_RESUME_WAIT = env_float("WS_RESUME_WAIT", 2.0)
         self.WS_TOKEN_CHECK_INTERVAL = env_float("WS_TOKEN_CHECK_INTERVAL", 5.0)
         self.WS_CLIENT_FRAMES_PER_SECOND = env_float("WS_CLIENT_FRAMES_PER_SECOND", 10.0)
+        # A socket's typing indicator is passed on to one user at most once this often.
+        self.WS_TYPING_INTERVAL = env_float("WS_TYPING_INTERVAL", 1.0)
 
         self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")

@@ -69,15 +69,25 @@ def _register_blueprints(app):
     from flask import Blueprint
 
     from app.auth.routes import blp as auth_blp
+    from app.conversations.routes import blp as conversations_blp
     from app.delivery.routes import blp as dead_letters_blp
     from app.extensions import api
     from app.health import blp as health_blp
     from app.monitoring import blp as metrics_blp
     from app.notifications.routes import blp as notifications_blp
     from app.realtime.routes import bp as realtime_bp
+    from app.relations.routes import blp as relations_blp
     from app.web import bp as web_bp
 
-    for blueprint in (auth_blp, notifications_blp, dead_letters_blp, health_blp, metrics_blp):
+    for blueprint in (
+        auth_blp,
+        relations_blp,
+        notifications_blp,
+        conversations_blp,
+        dead_letters_blp,
+        health_blp,
+        metrics_blp,
+    ):
         api.register_blueprint(blueprint)
     app.register_blueprint(realtime_bp)
     app.register_blueprint(web_bp)

@@ -45,6 +45,7 @@ SOCKETS_OVERFLOWED = Counter(
     "herald_sockets_overflowed", "Sockets closed because their client could not keep up."
 )
 NOTIFICATIONS_CREATED = Counter("herald_notifications_created", "Notifications saved.")
+MESSAGES_SENT = Counter("herald_messages_sent", "Direct messages saved.")
 DELIVERY_LATENCY = Histogram(
     "herald_delivery_latency_seconds",
     "From a notification's creation (its UUIDv7 time) to its hand-off to the recipient's "

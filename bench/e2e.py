@@ -17,17 +17,14 @@ records a py-spy flame graph of the (single) worker.
 """
 
 import argparse
-import asyncio
-import multiprocessing as mp
 import time
-from array import array
 
-from bench import harness, profiling
+from bench import harness, httpload, profiling
 from bench.harness import Stack, log, start_herald
 from bench.loadgen import SocketFleet
 
 
-async def _post_loop(url, token, recipients, offset, stride, until, stats):
+async def _post_loop(offset, stride, until, stats, url, token, recipients):
     import aiohttp
 
     headers = {"Authorization": f"Bearer {token}"}
@@ -50,70 +47,18 @@ async def _post_loop(url, token, recipients, offset, stride, until, stats):
                     status = response.status
             except Exception as error:
                 status = type(error).__name__
-            stats["ms"].append((time.monotonic() - started) * 1000)
-            if status == 201:
-                stats["created"] += 1
-            else:
-                stats["errors"][str(status)] = stats["errors"].get(str(status), 0) + 1
-
-
-def _http_child(url, token, recipients, index, processes, clients, until, report):
-    harness.raise_nofile()
-    stats = {"created": 0, "errors": {}, "ms": array("d")}
-
-    async def main():
-        await asyncio.gather(
-            *(
-                _post_loop(
-                    url, token, recipients, index + p * processes, clients * processes, until, stats
-                )
-                for p in range(clients)
-            )
-        )
-
-    try:
-        asyncio.run(main())
-        report.put({**stats, "ms": stats["ms"].tobytes()})
-    except BaseException as error:
-        report.put({"error": repr(error)})
+            httpload.count(stats, status, started)
 
 
 def http_load(url, token, recipients, *, clients, processes, seconds):
-    ctx = mp.get_context("spawn")
-    report = ctx.Queue()
-    until = time.time() + seconds
-    per = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
-    procs = [
-        ctx.Process(
-            target=_http_child,
-            args=(
-                url + "/api/notifications",
-                token,
-                recipients,
-                i,
-                processes,
-                per[i],
-                until,
-                report,
-            ),
-            daemon=True,
-        )
-        for i in range(processes)
-    ]
-    for proc in procs:
-        proc.start()
-    parts = [report.get(timeout=seconds + 60) for _ in procs]
-    for proc in procs:
-        proc.join(10)
-    errors = [p["error"] for p in parts if "error" in p]
-    if errors:
-        raise RuntimeError(f"HTTP load generator failed: {errors}")
-    ms, http_errors = array("d"), {}
-    for part in parts:
-        ms.frombytes(part["ms"])
-        for k, v in part["errors"].items():
-            http_errors[k] = http_errors.get(k, 0) + v
-    return sum(p["created"] for p in parts), http_errors, ms
+    """`(created, {error: count}, POST latencies ms)` of `clients` senders for `seconds`."""
+    return httpload.run(
+        _post_loop,
+        (url + "/api/notifications", token, recipients),
+        clients=clients,
+        processes=processes,
+        seconds=seconds,
+    )
 
 
 def measure(server, user_ids, tokens, sender_token, args, db_pid=None):

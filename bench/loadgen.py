@@ -8,7 +8,9 @@ CPU per frame as possible: at 15,000 frames/s each of two processes took about
 being measured does not get.
 Server frames are unmasked text frames; the client answers pings and parses
 JSON (orjson) only for `notification` frames, taking the send time `data.t`
-(epoch seconds, set by the publisher) and the phase `data.p`.
+(epoch seconds, set by the publisher) and the phase `data.p`, and for the
+recipient's copy of `message` frames, whose text is `<phase>@<send time>`
+(`bench.conversations`).
 
 `SocketFleet` starts the processes, waits until every socket got Herald's
 `ready` frame, and collects per-phase counts and latencies at the end. Every
@@ -31,6 +33,7 @@ from bench.harness import raise_nofile
 
 READY = b'"type":"ready"'
 NOTIFICATION = b'"type":"notification"'
+MESSAGE = b'{"type":"message",'  # a prefix: "message.read" frames must not match
 
 
 class _Client(asyncio.Protocol):
@@ -128,6 +131,18 @@ class _Fleet:
             if created and phase == "e2e":  # server clock = client clock (same host)
                 stored = datetime.fromisoformat(created).timestamp()
                 stats[4].append((now - stored) * 1000.0)
+        elif payload.startswith(MESSAGE):
+            frame = orjson.loads(payload)
+            message = frame["data"]
+            if frame.get("for") != message["recipientId"]:
+                return  # the sender's own copy
+            phase, _, sent = message["text"].partition("@")
+            stats = self.phases.get(phase)
+            if stats is None:
+                stats = self.phases[phase] = [0, array("d"), now, now, array("d")]
+            stats[0] += 1
+            stats[3] = now
+            stats[1].append((now - float(sent)) * 1000.0)
         elif READY in payload:
             opened = self.pending_ready.pop(client, None)
             if opened is not None and not opened.done():

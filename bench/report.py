@@ -201,6 +201,52 @@ def scaling():
     return lines
 
 
+CONVERSATIONS_HEADER = [
+    "broker",
+    "pairs",
+    "senders",
+    "sent",
+    "messages/s",
+    "received",
+    "send→receipt p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "POST p50 ms",
+    "HTTP errors",
+    "worker CPU ms/message",
+    "FerretDB CPU ms/message",
+    "load 1m",
+]
+
+
+def conversations():
+    lines = []
+    for broker in ("memory", "kafka", "rabbitmq"):
+        doc = _load(f"conversations-{broker}")
+        if not doc:
+            lines += [f"_No conversations result for {broker} yet._", ""]
+            continue
+        r, p = doc["result"], doc["parameters"]
+        row = [
+            broker,
+            p["pairs"],
+            p["clients"],
+            r["sent"],
+            f"**{r['messages_per_second']}**",
+            r["received_by_recipient"],
+            r["send_to_receipt_ms"]["p50"],
+            r["send_to_receipt_ms"]["p95"],
+            f"**{r['send_to_receipt_ms']['p99']}**",
+            r["http_ms"]["p50"],
+            r["http_errors"],
+            r["worker_cpu_ms_per_message"],
+            r["database_cpu_ms_per_message"],
+            r["loadavg"][0],
+        ]
+        lines += [_env(doc), "", *_table(CONVERSATIONS_HEADER, [row]), ""]
+    return lines
+
+
 def fanout_sockets_per_user_settings():
     """The K > 1 of every `latest-fanout-<broker>-<K>-per-user.json`, ascending."""
     found = {int(p.name.split("-")[-3]) for p in RESULTS.glob("latest-fanout-*-per-user.json")}
@@ -236,6 +282,9 @@ def regenerate():
         "### Scaling with gunicorn workers (end to end)",
         "",
         *scaling(),
+        "### Direct messages (POST /api/conversations/<id>/messages → the recipient's socket)",
+        "",
+        *conversations(),
     ]
     text = DOC.read_text() if DOC.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
     head, rest = text.split(START, 1)

@@ -4,10 +4,13 @@ Hypothesis drives 3 to 5 fresh users through random operations over real HTTP
 against the live server (create from any sender to any recipient, list pages
 with random `page`/`per_page`/`read`, get/mark/delete by id, including other
 users' ids, mark-all-read, unread count, marking read over the socket, a
-sender's edit and retraction), while each user holds a real WebSocket. The
+sender's edit and retraction; direct messages between any two, the history and
+the list of conversations, reading up to any message id, another
+conversation's included), while each user holds a real WebSocket. The
 test keeps a model of what every user owns; every page, item, count and frame
 must match it exactly (ids, read state, totals, newest first), nothing of one
-user may reach another, and each socket's copy of its inbox, kept from the
+user may reach another (a message only its two participants), and each
+socket's copy of its inbox, kept from the
 frames it got by the protocol's rules (`InboxMirror`), must end as the model.
 """
 
@@ -61,6 +64,7 @@ class IsolationMachine(RuleBasedStateMachine):
         self.owned = {}  # user id -> that user's live notifications, oldest first
         self.owner = {}  # notification id -> recipient id, kept after a delete
         self.read_at = {}  # notification id -> the first readAt REST showed
+        self.conversations = {}  # frozenset of two user ids -> their messages, oldest first
 
     # --- set-up -----------------------------------------------------------------------
 
@@ -227,13 +231,95 @@ class IsolationMachine(RuleBasedStateMachine):
         model["read"] = True
         self._assert_same(answer["data"], model)
 
+    @rule(sender=users, recipient=users, text=messages)
+    def send_message(self, sender, recipient, text):
+        response = self.api.post(
+            f"/api/conversations/{recipient.id}/messages", account=sender, json={"text": text}
+        )
+        if sender.id == recipient.id:
+            assert response.status_code == 422, response.text
+            return
+        assert response.status_code == 201, response.text
+        sent = response.json()
+        assert (sent["senderId"], sent["recipientId"], sent["text"]) == (
+            sender.id,
+            recipient.id,
+            text,
+        )
+        self.conversations.setdefault(frozenset((sender.id, recipient.id)), []).append(sent)
+        for participant in (sender, recipient):
+            frame = self._receive(participant, "message")
+            assert frame is not None, f"{sent['id']} never reached {participant.username}"
+            assert frame["data"]["id"] == sent["id"], (participant.username, frame)
+
+    @rule(user=users, other=users)
+    def read_history(self, user, other):
+        response = self.api.get(
+            f"/api/conversations/{other.id}/messages", account=user, params={"limit": 100}
+        )
+        if user.id == other.id:
+            assert response.status_code == 422, response.text
+            return
+        assert response.status_code == 200, response.text
+        model = self.conversations.get(frozenset((user.id, other.id)), [])
+        shown = response.json()["items"]
+        assert [m["id"] for m in shown] == [m["id"] for m in model], (user.username, shown)
+        for item, kept in zip(shown, model, strict=True):
+            assert (item["readAt"] is None) == (kept["readAt"] is None), (item, kept)
+
+    @rule(user=users, other=users, data=st.data())
+    def read_conversation(self, user, other, data):
+        """Read up to any message id: one of this conversation's, another's, or none."""
+        every = [m for thread in self.conversations.values() for m in thread]
+        up_to = data.draw(
+            st.sampled_from([m["id"] for m in every]) if every else st.just(str(uuid.uuid4())),
+            label="upTo",
+        )
+        response = self.api.put(
+            f"/api/conversations/{other.id}/read", account=user, json={"upTo": up_to}
+        )
+        thread = self.conversations.get(frozenset((user.id, other.id)), [])
+        if user.id == other.id:
+            assert response.status_code == 422, response.text
+            return
+        if up_to not in {m["id"] for m in thread}:
+            assert response.status_code == 404, (
+                f"{user.username} read up to {up_to}, not in their conversation: {response.text}"
+            )
+            return
+        assert response.status_code == 200, response.text
+        newly = [
+            m
+            for m in thread
+            if m["recipientId"] == user.id and m["id"] <= up_to and not m["readAt"]
+        ]
+        assert response.json()["count"] == len(newly), (response.json(), newly)
+        for message in newly:
+            message["readAt"] = "read"
+        for participant in (user, other):
+            receipt = self._receive(participant, "message.read")
+            assert receipt is not None and receipt["data"]["readerId"] == user.id, receipt
+
+    @rule(user=users)
+    def list_conversations(self, user):
+        response = self.api.get("/api/conversations", account=user, params={"per_page": 100})
+        assert response.status_code == 200, response.text
+        mine = {pair: thread for pair, thread in self.conversations.items() if user.id in pair}
+        shown = {c["user"]["id"]: c for c in response.json()["items"]}
+        assert set(shown) == {next(iter(pair - {user.id})) for pair in mine}, shown
+        for pair, thread in mine.items():
+            listed = shown[next(iter(pair - {user.id}))]
+            assert listed["lastMessage"]["id"] == thread[-1]["id"], listed
+            unread = sum(m["recipientId"] == user.id and not m["readAt"] for m in thread)
+            assert listed["unreadCount"] == unread, (listed, thread)
+
     # --- end of each example ----------------------------------------------------------
 
     def teardown(self):
         try:
             for account in self.accounts.values():
                 while (frame := self._receive(account, timeout=QUIET_PERIOD)) is not None:
-                    assert frame.get("type") != "notification", (
+                    assert frame.get("type") not in ("notification", "message"), (
                         f"{account.username} got an unexpected frame: {frame}"
                     )
             for account in self.accounts.values():
@@ -264,9 +350,16 @@ class IsolationMachine(RuleBasedStateMachine):
         every frame read on the way; each must be the user's own."""
         socket, mirror = self.sockets[user.id], self.mirrors[user.id]
         while (frame := socket.receive(timeout=timeout)) is not None:
-            owner = frame.get("inbox", {}).get("userId") or frame.get("data", {}).get("userId")
+            owner = (
+                frame.get("for")
+                or frame.get("inbox", {}).get("userId")
+                or frame.get("data", {}).get("userId")
+            )
             if frame["type"] != "read":
                 assert owner in (None, user.id), f"{user.username} got another's: {frame}"
+            if frame["type"] == "message":
+                data = frame["data"]
+                assert user.id in (data["senderId"], data["recipientId"]), frame
             mirror.apply(frame)
             if kind is None or frame["type"] == kind:
                 return frame

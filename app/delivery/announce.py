@@ -1,9 +1,10 @@
-"""Events that are not notifications: presence changes and token revocations.
+"""Events that are not stored: presence changes, token revocations, typing.
 
-Both are best effort and published in the background: presence is also
+All are best effort and published in the background: presence is also
 readable over REST, a revocation also closes this instance's sockets at once
-and every socket's token is rechecked on its expiry, and a lost announcement
-must never hold up a socket or a request. Neither goes through the outbox.
+and every socket's token is rechecked on its expiry, a typing indicator is
+sent again while one types, and a lost announcement must never hold up a
+socket or a request. None goes through the outbox.
 """
 
 import logging
@@ -18,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 class Announcer:
-    """Publishes this instance's presence and revocation events to every instance."""
+    """Publishes this instance's presence, revocation and typing events to every instance."""
 
     def __init__(self, broker: Broker, *, topic: str) -> None:
         self.broker, self.topic = broker, topic
@@ -38,6 +39,11 @@ class Announcer:
         """Make every instance recheck the tokens of `user_id`'s sockets."""
         payload = events.encode_revocation(user_id=user_id)
         spawn(self._publish_quietly, payload, user_id, name="herald-revocation")
+
+    def typing(self, from_id: str, to_id: str) -> None:
+        """Show `to_id`'s sockets, on every instance, that `from_id` is typing to them."""
+        payload = events.encode_typing(from_id=from_id, to_id=to_id)
+        spawn(self._publish_quietly, payload, to_id, name="herald-typing")
 
     def _announce_presence(self, user_id, username, connected):
         try:

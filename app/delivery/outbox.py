@@ -16,10 +16,12 @@ from app import cluster
 from app.clock import now
 
 logger = logging.getLogger(__name__)
+MESSAGE, RECEIPT = "message", "receipt"  # the kinds of entry besides notifications and changes
 
 
 class OutboxEntry(me.Document):
-    """A notification, or a change of a user's inbox, still to be published.
+    """A notification, a message, a read receipt or a change of a user's inbox, still to
+    be published.
 
     Kept apart from the notification so the relay never writes to documents
     users are marking read (and its queries stay on a small collection).
@@ -31,10 +33,14 @@ class OutboxEntry(me.Document):
     # (instances of another deployment can share the database, tests do).
     topic = me.StringField()
     created_at = me.DateTimeField(required=True, default=now)
+    # MESSAGE (the entry's id is the message's) or RECEIPT; none for a notification
+    # (whose id the entry's is) or an inbox change.
+    kind = me.StringField(choices=("message", "receipt"))
     # An inbox change (`app.notifications.inbox`): its kind, whose inbox, and what
-    # changed. None of them for a notification, whose id the entry's is.
+    # changed. A receipt: `user_id` read what `other_id` sent.
     change = me.StringField()
     user_id = me.StringField()
+    other_id = me.StringField()
     notification_id = me.StringField()
     up_to = me.StringField()
     request_id = me.StringField()  # of the request that made it, sent along (app.correlation)

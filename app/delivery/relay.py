@@ -39,6 +39,8 @@ from app import cluster, correlation, metrics
 from app.brokers import Broker, OutgoingMessage
 from app.clock import now
 from app.concurrency import Backoff, spawn
+from app.conversations import service as conversations
+from app.conversations.models import Message
 from app.database import DATABASE_ERRORS
 from app.delivery import events, outbox
 from app.delivery.ordering import PublicationOrder
@@ -90,15 +92,18 @@ class OutboxRelay:
     def creating(self, *notification_ids: str) -> contextlib.AbstractContextManager[list[str]]:
         return self.order.creating(*notification_ids)
 
-    def announce(self, notification_ids: Sequence[str]) -> None:
-        """Write the outbox entries of `notification_ids`, for this relay to publish.
+    def announce(self, ids: Sequence[str], *, kind: str | None = None) -> None:
+        """Write the outbox entries of notifications (`kind="message"`: messages) with
+        `ids`, for this relay to publish.
 
         One announced already (by an earlier try of an idempotent request) stays.
         """
         request_id = correlation.current()  # kept with the entry: the relay's loop has none
         entries = [
-            OutboxEntry(id=i, publisher=self.instance_id, topic=self.topic, request_id=request_id)
-            for i in notification_ids
+            OutboxEntry(
+                id=i, publisher=self.instance_id, topic=self.topic, kind=kind, request_id=request_id
+            )
+            for i in ids
         ]
         try:
             OutboxEntry.objects.insert(entries, load_bulk=False)
@@ -127,6 +132,17 @@ class OutboxRelay:
             request_id=correlation.current(),
         ).save(force_insert=True)
 
+    def announce_receipt(self, receipt_id: str, *, reader_id: str, other_id: str) -> None:
+        OutboxEntry(
+            id=receipt_id,
+            publisher=self.instance_id,
+            topic=self.topic,
+            kind=outbox.RECEIPT,
+            user_id=reader_id,
+            other_id=other_id,
+            request_id=correlation.current(),
+        ).save(force_insert=True)
+
     def change_applied(self) -> None:
         self._wake.set()
 
@@ -136,12 +152,15 @@ class OutboxRelay:
     def wait_until_published(self, notification_ids: Iterable[str], timeout: float) -> bool:
         return outbox.wait_until_relayed(timeout, id__in=list(notification_ids))
 
-    def saved(self, notifications: Sequence[Notification]) -> None:
-        """Publish `notifications`, just saved by this instance, soon and without reading
-        them back; each still goes out only once its outbox entry comes up, in id order."""
-        metrics.NOTIFICATIONS_CREATED.inc(len(notifications))
-        for notification in notifications[: max(HANDED_LIMIT - len(self._handed), 0)]:
-            self._handed[notification.id] = notification
+    def saved(self, documents: Sequence[Notification | Message]) -> None:
+        """Publish notifications or messages just saved by this instance, soon and without
+        reading them back; each still goes out only once its outbox entry comes up, in id
+        order."""
+        messages = sum(isinstance(document, Message) for document in documents)
+        metrics.NOTIFICATIONS_CREATED.inc(len(documents) - messages)
+        metrics.MESSAGES_SENT.inc(messages)
+        for document in documents[: max(HANDED_LIMIT - len(self._handed), 0)]:
+            self._handed[document.id] = document
         self._wake.set()
 
     def _run(self):
@@ -178,14 +197,16 @@ class OutboxRelay:
             self._forget_handed_without_entry(bound, {e.id for e in entries})
         if not entries:
             return 0
-        saved = self._notifications([e.id for e in entries if not e.change])
-        changes = self._inbox_changes([e for e in entries if e.change])
+        saved = self._saved(Notification, [e.id for e in entries if not e.change and not e.kind])
+        saved.update(self._saved(Message, [e.id for e in entries if e.kind == outbox.MESSAGE]))
+        prepared = self._inbox_changes([e for e in entries if e.change])
+        prepared.update(self._receipts([e for e in entries if e.kind == outbox.RECEIPT]))
         messages, published = [], []
         for entry in entries:  # in id order: a notification before its marking read
-            if entry.change:
-                messages.append(changes[entry.id])
+            if entry.id in prepared:
+                messages.extend(prepared[entry.id])
             elif entry.id in saved:
-                messages.append(self._message(saved[entry.id], entry.request_id))
+                messages.extend(self._messages_of(saved[entry.id], entry.request_id))
             else:
                 continue
             published.append(entry.id)
@@ -193,7 +214,9 @@ class OutboxRelay:
             self.broker.publish_many(messages)
         # Dropped: announced long ago and never saved (or, read back, deleted before publishing).
         abandoned = [
-            e.id for e in entries if not e.change and e.id not in saved and e.created_at < orphaned
+            e.id
+            for e in entries
+            if e.id not in prepared and e.id not in saved and e.created_at < orphaned
         ]
         settled = published + abandoned
         OutboxEntry.objects(id__in=settled).delete()
@@ -201,12 +224,12 @@ class OutboxRelay:
             self._handed.pop(notification_id, None)
         return len(settled)
 
-    def _notifications(self, ids):
-        """{id: Notification} of those of `ids` that are saved: handed over, or read back."""
+    def _saved(self, document_class, ids):
+        """{id: document} of those of `ids` that are saved: handed over, or read back."""
         found = {i: self._handed[i] for i in ids if i in self._handed}
         missing = [i for i in ids if i not in found]
         if missing:
-            found.update((n.id, n) for n in Notification.objects(id__in=missing))
+            found.update((d.id, d) for d in document_class.objects(id__in=missing))
         return found
 
     def _forget_handed_without_entry(self, bound, listed):
@@ -218,7 +241,8 @@ class OutboxRelay:
                 self._handed.pop(notification_id, None)
 
     def _inbox_changes(self, entries):
-        """{entry id: message} of inbox change entries: numbered first, then the state read."""
+        """{entry id: [broker message]} of inbox change entries: numbered first, then the
+        state read."""
         recorded = [
             inbox.record(
                 e.id,
@@ -232,22 +256,51 @@ class OutboxRelay:
         ]
         request_ids = {e.id: e.request_id for e in entries}
         return {
-            change.id: OutgoingMessage(
-                self.topic,
-                events.encode_inbox(snapshot),
-                key=change.user_id,
-                headers=_headers("inbox", request_ids[change.id]),
-            )
+            change.id: [
+                self._outgoing(
+                    events.encode_inbox(snapshot), change.user_id, "inbox", request_ids[change.id]
+                )
+            ]
             for change, snapshot in zip(recorded, inbox.snapshots(recorded), strict=True)
         }
 
-    def _message(self, notification, request_id=None):
-        return OutgoingMessage(
-            self.topic,
-            events.encode(notification),
-            key=notification.user_id,
-            headers=_headers("notification", request_id),
-        )
+    def _receipts(self, entries):
+        """{entry id: [broker message]} of receipt entries: the newest message read, as of
+        now, one copy for each participant (see `events.encode_message`)."""
+        receipts = {}
+        for entry in entries:
+            reader, other = entry.user_id, entry.other_id
+            newest = conversations.last_read(reader_id=reader, other_id=other)
+            receipts[entry.id] = [
+                self._outgoing(
+                    events.encode_receipt(
+                        reader_id=reader, other_id=other, message=newest, for_user=user
+                    ),
+                    user,
+                    "receipt",
+                    entry.request_id,
+                )
+                for user in (reader, other)
+            ]
+        return receipts
+
+    def _messages_of(self, document, request_id=None):
+        """The broker messages of a saved notification (one) or message (one per participant)."""
+        if isinstance(document, Message):
+            return [
+                self._outgoing(
+                    events.encode_message(document, for_user=user), user, "message", request_id
+                )
+                for user in (document.sender_id, document.recipient_id)
+            ]
+        return [
+            self._outgoing(events.encode(document), document.user_id, "notification", request_id)
+        ]
+
+    def _outgoing(self, payload, key, event, request_id):
+        """A broker message, partitioned by `key`: a user's id, so each user's events keep
+        their order on Kafka."""
+        return OutgoingMessage(self.topic, payload, key=key, headers=_headers(event, request_id))
 
 
 def _headers(event, request_id):

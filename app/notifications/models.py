@@ -1,4 +1,5 @@
-"""Stored notifications and idempotency records (the outbox is `app.delivery.outbox`)."""
+"""Stored notifications (idempotency records are `app.idempotency`'s, the outbox is
+`app.delivery.outbox`)."""
 
 import mongoengine as me
 
@@ -24,14 +25,3 @@ class Notification(me.Document):
         "collection": "notifications",
         "indexes": [("user_id", "-id"), ("user_id", "read")],
     }
-
-
-class IdempotencyRecord(me.Document):
-    """The first outcome of a request sent with an `Idempotency-Key`."""
-
-    id = me.StringField(primary_key=True)  # "<sender id>:<key>"
-    fingerprint = me.StringField(required=True)
-    notification_id = me.StringField()
-    created_at = me.DateTimeField(required=True, default=now)
-
-    meta = {"collection": "idempotency_keys", "indexes": ["created_at"]}

@@ -1,7 +1,8 @@
 """What the notifications domain needs from delivery, as a typed port.
 
-The service announces notifications before it saves them and hands them over
-once saved, and announces each change of an inbox before applying it;
+The services announce notifications and messages before they save them and
+hand them over once saved, and announce each change of an inbox (and each
+reading of a conversation) before applying it;
 `app.delivery.relay.OutboxRelay` is the implementation the node wires in
 (routes reach it as `current_node().outbox`). The domain never
 imports delivery, so this Protocol is the whole contract between the two.
@@ -12,6 +13,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from app.conversations.models import Message
     from app.notifications.models import Notification
 
 
@@ -24,11 +26,13 @@ class Outbox(Protocol):
     def creating(self, *notification_ids: str) -> AbstractContextManager[list[str]]:
         """Hold ids made earlier (a retried request's) back until the block ends."""
 
-    def announce(self, notification_ids: Sequence[str]) -> None:
-        """Record that these notifications are to be published (before saving them)."""
+    def announce(self, ids: Sequence[str], *, kind: str | None = None) -> None:
+        """Record that these notifications (`kind="message"`: messages) are to be
+        published, before saving them."""
 
-    def saved(self, notifications: Sequence["Notification"]) -> None:
-        """Hand over notifications just saved, so they are published without a read."""
+    def saved(self, documents: Sequence["Notification | Message"]) -> None:
+        """Hand over notifications or messages just saved, so they are published without
+        a read."""
 
     def announce_change(
         self,
@@ -41,6 +45,10 @@ class Outbox(Protocol):
     ) -> None:
         """Record that `user_id`'s inbox is about to change (`app.notifications.inbox`),
         before changing it; `change_id` is one of `new_ids`, held until it is applied."""
+
+    def announce_receipt(self, receipt_id: str, *, reader_id: str, other_id: str) -> None:
+        """Record that `reader_id` is about to read what `other_id` sent them (before
+        marking it read); `receipt_id` is one of `new_ids`, held until it is applied."""
 
     def change_applied(self) -> None:
         """A change announced is applied: its state can be published now."""

@@ -8,26 +8,22 @@ records the announcements and is handed what was saved.
 """
 
 import contextlib
-import hashlib
-import json
-import time
 from datetime import timedelta
 
 from mongoengine.errors import NotUniqueError
 
+from app import idempotency, missed
 from app.auth.models import User
 from app.clock import now
 from app.errors import Forbidden, NotFound, Unprocessable
 from app.ids import is_uuid
 from app.notifications import inbox
-from app.notifications.models import IdempotencyRecord, Notification
+from app.notifications.models import Notification
 from app.notifications.ports import Outbox
 from app.pagination import page_of
+from app.relations import service as relations
 
 INSERT_BATCH = 1000
-# Expired idempotency keys are deleted by the first claim after this many seconds.
-KEY_PURGE_INTERVAL = 60.0
-_keys_purged_at = None  # monotonic time of this process's last purge
 
 
 def create_notification(
@@ -50,6 +46,7 @@ def create_notification(
     """
     if not is_uuid(user_id) or not User.exists(user_id):
         raise NotFound("No such recipient.", errors={"userId": ["No user has this id."]})
+    relations.ensure_not_blocked(sender_id=sender_id, recipient_id=user_id)
     fields = {
         "user_id": user_id,
         "sender_id": sender_id,
@@ -61,48 +58,15 @@ def create_notification(
         if not idempotency_key:
             notification = _insert(Notification(id=planned_id, **fields), outbox)
         else:
-            record = _claim_key(sender_id, idempotency_key, fields, planned_id, key_ttl)
-            existing = Notification.objects(id=record.notification_id).first()
+            record = idempotency.claim(sender_id, idempotency_key, fields, planned_id, key_ttl)
+            existing = Notification.objects(id=record.resource_id).first()
             if existing:
                 return existing, True
-            with outbox.creating(record.notification_id):  # an earlier try's id
-                notification = _insert(Notification(id=record.notification_id, **fields), outbox)
+            with outbox.creating(record.resource_id):  # an earlier try's id
+                notification = _insert(Notification(id=record.resource_id, **fields), outbox)
     # Handed over once no longer held back, so the relay can publish it now.
     outbox.saved([notification])
     return notification, False
-
-
-def _claim_key(sender_id, key, fields, planned_id, ttl):
-    """The key's record: a new one naming `planned_id`, or the one of an earlier try."""
-    fingerprint = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
-    expired = now() - timedelta(seconds=ttl)
-    _purge_expired_keys(expired)
-    record = IdempotencyRecord(
-        id=f"{sender_id}:{key}", fingerprint=fingerprint, notification_id=planned_id
-    )
-    try:
-        record.save(force_insert=True)
-        return record
-    except NotUniqueError:
-        pass
-    # A record past its time is forgotten: this request takes the key over (the filter
-    # on its age makes one of two such requests win, the other then replays it).
-    taken_over = IdempotencyRecord.objects(id=record.id, created_at__lt=expired).update_one(
-        set__fingerprint=fingerprint,
-        set__notification_id=planned_id,
-        set__created_at=record.created_at,
-    )
-    if taken_over:
-        return record
-    record = IdempotencyRecord.objects(id=record.id).first()
-    if record is None:  # purged between the two writes: it was expired, so claim it anew
-        return _claim_key(sender_id, key, fields, planned_id, ttl)
-    if record.fingerprint != fingerprint:
-        raise Unprocessable(
-            "This Idempotency-Key was already used with a different request.",
-            errors={"Idempotency-Key": ["Reused with a different body."]},
-        )
-    return record
 
 
 def _insert(notification, outbox: Outbox):
@@ -115,20 +79,11 @@ def _insert(notification, outbox: Outbox):
     return notification
 
 
-def _purge_expired_keys(expired):
-    """Delete the records of expired keys, at most once a KEY_PURGE_INTERVAL per process
-    (FerretDB has no TTL indexes, and a purge per request would scan the collection)."""
-    global _keys_purged_at
-    if _keys_purged_at is not None and time.monotonic() - _keys_purged_at < KEY_PURGE_INTERVAL:
-        return
-    _keys_purged_at = time.monotonic()
-    IdempotencyRecord.objects(created_at__lt=expired).delete()
-
-
 def broadcast(
     *, sender_id, message, outbox: Outbox, user_ids=None, all_users=False, type=None, data=None
 ):
-    """One notification for each of `user_ids` (or every user); returns how many."""
+    """One notification for each of `user_ids` (or every user), but those who blocked
+    the sender; returns how many."""
     if all_users:
         recipients = list(User.objects.distinct("id"))
     else:
@@ -137,6 +92,8 @@ def broadcast(
         unknown = [u for u in recipients if u not in known]
         if unknown:
             raise NotFound("Some recipients do not exist.", errors={"userIds": unknown[:100]})
+    blockers = relations.blockers_among(sender_id=sender_id, recipient_ids=recipients)
+    recipients = [u for u in recipients if u not in blockers]
     for start in range(0, len(recipients), INSERT_BATCH):
         chunk = recipients[start : start + INSERT_BATCH]
         with outbox.new_ids(len(chunk)) as ids:
@@ -150,6 +107,34 @@ def broadcast(
             Notification.objects.insert(batch, load_bulk=False)
         outbox.saved(batch)  # (after the block, as in create_notification)
     return len(recipients)
+
+
+def notify_or_fold(*, sender_id, user_id, type, render, outbox: Outbox):
+    """Notify `user_id`, or fold this into the unread notification of `type` they have
+    from `sender_id` already: `render(count)` gives the message and data for `count`
+    such events, and `data.count` keeps the count."""
+    existing = (
+        Notification.objects(user_id=user_id, sender_id=sender_id, type=type, read=False)
+        .order_by("-id")
+        .first()
+    )
+    if existing is None:
+        message, data = render(1)
+        return create_notification(
+            sender_id=sender_id,
+            user_id=user_id,
+            message=message,
+            type=type,
+            data={**data, "count": 1},
+            outbox=outbox,
+        )[0]
+    count = int((existing.data or {}).get("count", 1)) + 1
+    message, data = render(count)
+    with _changing(outbox, user_id=user_id, kind=inbox.UPDATED, notification_id=existing.id):
+        Notification.objects(id=existing.id).update_one(
+            set__message=message, set__data={**data, "count": count}
+        )
+    return existing
 
 
 def owned(*, user_id, notification_id):
@@ -291,28 +276,13 @@ def inbox_since(*, user_id, seq=None, limit):
 
 
 def missed_since(*, user_id, since, limit, outbox: Outbox, publish_wait=0.0):
-    """What was published for `user_id` after notification `since`, oldest first.
-
-    Returns `(notifications, truncated)`; when more than `limit` were missed, the
-    newest `limit` are returned, since a client shows the latest first. Those
-    still waiting in the outbox are left out: they arrive live, in id order, and
-    sending one early would let the client's `since` pass an older one that is
-    still being saved. But one of them may be on the broker already, delivered
-    before the client's socket existed and only its outbox entry not yet deleted;
-    so up to `publish_wait` seconds are given to the relay to finish those, and
-    the ones it finished are included.
-    """
+    """What was published for `user_id` after notification `since`, oldest first:
+    `(notifications, truncated)`, as `app.missed.published_after` tells."""
     if not is_uuid(since):
         raise Unprocessable("`since` must be a notification id.", errors={"since": ["Not a UUID."]})
-    published, waiting = _published_since(user_id, since, limit, outbox)
-    if waiting and publish_wait > 0:
-        outbox.wait_until_published(waiting, publish_wait)
-        published, _ = _published_since(user_id, since, limit, outbox)
-    return published[:limit][::-1], len(published) > limit
 
+    def newest():
+        query = Notification.objects(user_id=user_id, id__gt=since.lower()).order_by("-id")
+        return list(query[: limit + 1])
 
-def _published_since(user_id, since, limit, outbox: Outbox):
-    """The newest `limit + 1` published after `since` (newest first), and the ids still waiting."""
-    newest = list(Notification.objects(user_id=user_id, id__gt=since).order_by("-id")[: limit + 1])
-    waiting = outbox.pending(n.id for n in newest)
-    return [n for n in newest if n.id not in waiting], waiting
+    return missed.published_after(newest, limit=limit, outbox=outbox, publish_wait=publish_wait)

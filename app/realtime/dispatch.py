@@ -1,7 +1,9 @@
 """Takes each broker event to the sockets it concerns: the consumer's handler.
 
-A notification goes to its recipient's sockets, a change of a user's inbox to
-every socket of theirs (each client orders them by `seq`), a presence change
+A notification goes to its recipient's sockets, a message and its receipt to
+the sockets of the participant whose copy it is, someone typing to the sockets
+of whom they type to, a change of a user's inbox to every socket of theirs
+(each client orders them by `seq`), a presence change
 to every socket watching presence, and a revocation makes this instance
 recheck the tokens of that user's sockets (the user logged out or changed
 their password on some instance).
@@ -22,7 +24,9 @@ class EventDispatcher:
     def __call__(self, event: events.Event) -> None:
         if isinstance(event, events.NotificationEvent):
             self.hub.deliver(event.user_id, event.notification_id, Frame(event.payload))
-        elif isinstance(event, events.InboxEvent):
+        elif isinstance(event, events.MessageEvent):
+            self.hub.deliver(event.user_id, event.message_id, Frame(event.payload))
+        elif isinstance(event, events.InboxEvent | events.ReceiptEvent | events.TypingEvent):
             self.hub.send_to_user(event.user_id, Frame(event.payload))
         elif isinstance(event, events.PresenceEvent):
             self.hub.broadcast_presence(Frame(event.payload))

@@ -12,6 +12,7 @@ every socket gets the same bytes.
 import json
 from typing import NamedTuple
 
+from app.conversations.models import Message
 from app.delivery import events
 from app.notifications import inbox
 from app.notifications.models import Notification
@@ -27,11 +28,13 @@ class FrameKind(NamedTuple):
 SERVER_FRAMES = (
     FrameKind(
         "ready",
-        '{"type": "ready", "data": {"missed": n, "truncated": false, "changes": m, '
-        '"resync": false, "inbox": {"userId", "seq", "unreadCount", "countedThrough"}}}',
+        '{"type": "ready", "data": {"missed": n, "messages": k, "truncated": false, '
+        '"changes": m, "resync": false, "inbox": {"userId", "seq", "unreadCount", '
+        '"countedThrough"}}}',
         "the socket is live; after a reconnect with `since`, once the `n` missed "
-        "notifications already published were sent (any still on their way follow live, "
-        "in order); with `seq`, once the current state of the `m` notifications changed "
+        "notifications and `k` messages already published were sent (any still on their "
+        "way follow live, in order); with `seq`, once the current state of the `m` "
+        "notifications changed "
         "since was sent (`resync`: too much changed, reload the list). `inbox` is the "
         "state now: the last change's number and the unread count",
     ),
@@ -58,6 +61,24 @@ SERVER_FRAMES = (
         "Apply a change to a notification only if its `inbox.seq` is above the last one "
         "applied to it, and take `unreadCount` only from a higher `seq`: changes from "
         "several devices may arrive out of order",
+    ),
+    FrameKind(
+        events.MESSAGE,
+        '{"type": "message", "for": "<user id>", "data": {"id", "conversationId", "senderId", '
+        '"recipientId", "text", "createdAt", "readAt"}}',
+        "a direct message to or from the user (their other tabs too), the object REST returns",
+    ),
+    FrameKind(
+        events.MESSAGE_READ,
+        '{"type": "message.read", "for": "<user id>", "data": {"readerId", "senderId", '
+        '"upTo", "readAt"}}',
+        "a read receipt: `readerId` has read what `senderId` sent up to message `upTo` "
+        "(it only moves forward)",
+    ),
+    FrameKind(
+        events.TYPING,
+        '{"type": "typing", "data": {"from": "<user id>", "to": "<user id>"}}',
+        "`from` is typing a message to the user (sent again while they type; never stored)",
     ),
     FrameKind(
         "read",
@@ -98,6 +119,12 @@ CLIENT_FRAMES = (
         "read", '{"type": "read", "id": "..."}', "mark one of the caller's notifications read"
     ),
     FrameKind("ping", '{"type": "ping"}', "check the line; answered with `pong`"),
+    FrameKind(
+        "typing",
+        '{"type": "typing", "to": "<user id>"}',
+        "show that user that the caller is typing to them (at most once a second per "
+        "user is passed on)",
+    ),
     FrameKind("presence.watch", '{"type": "presence.watch"}', "receive every presence change"),
     FrameKind("stats.watch", '{"type": "stats.watch"}', "admins: receive the live figures"),
     FrameKind(
@@ -123,16 +150,28 @@ def _frame(kind: str, **fields) -> Frame:
 
 
 def ready(
-    *, missed: int, truncated: bool, state: inbox.InboxState, changes: int = 0, resync=False
+    *,
+    missed: int,
+    truncated: bool,
+    state: inbox.InboxState,
+    messages: int = 0,
+    changes: int = 0,
+    resync=False,
 ) -> Frame:
     data = {
         "missed": missed,
+        "messages": messages,
         "truncated": truncated,
         "changes": changes,
         "resync": resync,
         "inbox": events.inbox_state(state),
     }
     return _frame("ready", data=data)
+
+
+def message(message: Message, *, for_user: str) -> Frame:
+    """The frame of a stored message: the very bytes of that user's broker event."""
+    return Frame(events.encode_message(message, for_user=for_user))
 
 
 def inbox_change(snapshot: inbox.Snapshot) -> Frame:

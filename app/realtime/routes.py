@@ -14,6 +14,7 @@ from flask_jwt_extended import current_user, decode_token, get_jwt, verify_jwt_i
 
 from app import presence, ratelimit
 from app.auth import tokens
+from app.conversations import service as conversations
 from app.database import DATABASE_ERRORS
 from app.errors import Forbidden, HeraldError, ServiceUnavailable
 from app.extensions import current_node, sock
@@ -59,6 +60,7 @@ def notifications_socket(ws):
     if node.hub.attach(session):
         _set_presence(node, presence.mark_online, user_id, username=username, connected=True)
     budget = FrameBudget(config["WS_CLIENT_FRAMES_PER_SECOND"])
+    typing = TypingThrottle(config["WS_TYPING_INTERVAL"])
     try:
         _send_backlog(
             session,
@@ -75,7 +77,9 @@ def notifications_socket(ws):
             if not budget.spend():
                 session.close(CLOSE_POLICY_VIOLATION, "Too many frames; slow down")
                 break
-            session.push(_answer(node, session, text))
+            answer = _answer(node, session, text, typing)
+            if answer is not None:
+                session.push(answer)
     finally:
         session.closed = True
         if node.hub.detach(session):
@@ -113,6 +117,24 @@ class FrameBudget:
         return True
 
 
+class TypingThrottle:
+    """Passes on a socket's typing indicator to one user at most once an `interval`."""
+
+    __slots__ = ("interval", "last")
+
+    def __init__(self, interval):
+        self.interval, self.last = interval, {}
+
+    def allows(self, to_id):
+        now = time.monotonic()
+        if now - self.last.get(to_id, -self.interval) < self.interval:
+            return False
+        if len(self.last) > 100:  # someone typing to many: forget the oldest
+            self.last = {k: v for k, v in self.last.items() if now - v < self.interval}
+        self.last[to_id] = now
+        return True
+
+
 def _send_backlog(session, since, seq, *, outbox, limit, wait):
     """Queue what a reconnecting client missed before anything live: the notifications
     after `since`, oldest first, then the state now of those changed after change `seq`.
@@ -121,30 +143,48 @@ def _send_backlog(session, since, seq, *, outbox, limit, wait):
     """
     if since and is_uuid(since):
         session.floor = since.lower()  # anything up to `since` the client already has
-    missed, truncated = [], False
+    missed, truncated, messages, messages_truncated = [], False, [], False
     try:
         if since:
             missed, truncated = service.missed_since(
                 user_id=session.user_id, since=since, limit=limit, outbox=outbox, publish_wait=wait
             )
+            messages, messages_truncated = conversations.missed_since(
+                user_id=session.user_id,
+                since=since.lower(),
+                limit=limit,
+                outbox=outbox,
+                publish_wait=wait,
+            )
         changes, state, resync = service.inbox_since(user_id=session.user_id, seq=seq, limit=limit)
     except HeraldError as error:
         session.resume([(None, protocol.error(error.status_code, error.message))])
         return
-    backlog = [(n.id, protocol.notification(n)) for n in missed]
+    # Notifications and messages share one id order (the outbox's): merged in it.
+    backlog = sorted(
+        [(n.id, protocol.notification(n)) for n in missed]
+        + [(m.id, protocol.message(m, for_user=session.user_id)) for m in messages]
+    )
     backlog.extend((None, protocol.inbox_change(change)) for change in changes)
     ready = protocol.ready(
-        missed=len(missed), truncated=truncated, state=state, changes=len(changes), resync=resync
+        missed=len(missed),
+        messages=len(messages),
+        truncated=truncated or messages_truncated,
+        state=state,
+        changes=len(changes),
+        resync=resync,
     )
     backlog.append((None, ready))
     session.resume(backlog)
 
 
-def _answer(node, session, text):
-    """The reply to one client frame."""
+def _answer(node, session, text, typing):
+    """The reply to one client frame (None: it needs none)."""
     kind, message = protocol.parse_client_frame(text)
     if kind == "ping":
         return protocol.pong()
+    if kind == "typing":
+        return _typing(node, session, message.get("to"), typing)
     if kind == "presence.watch":
         node.hub.watch_presence(session)
         return protocol.presence_watching()
@@ -169,6 +209,20 @@ def _mark_read(node, session, notification_id):
             503, "Database unavailable; try again.", notification_id=notification_id
         )
     return protocol.read(notification)
+
+
+def _typing(node, session, to_id, throttle):
+    """Pass on that the socket's user is typing to `to_id` (throttled; no answer)."""
+    if not isinstance(to_id, str) or not throttle.allows(to_id):
+        return None if isinstance(to_id, str) else protocol.error(400, protocol.CLIENT_FRAMES_HELP)
+    try:
+        allowed = conversations.can_message(sender_id=session.user_id, recipient_id=to_id)
+    except DATABASE_ERRORS:
+        return None  # a typing indicator is best effort
+    if not allowed:
+        return protocol.error(404, "No user you can message has this id.")
+    node.announce.typing(session.user_id, to_id)
+    return None
 
 
 def _socket_claims(claims):

@@ -98,6 +98,31 @@ class HeraldPage:
         self.page.get_by_role("button", name="Retract").click()
         expect(self.page.locator("#last-sent")).to_be_hidden()
 
+    def open_conversation(self, username):
+        form = self.page.locator("#new-conversation-form")
+        form.get_by_label("Message a user").fill(username)
+        form.get_by_role("button", name="Open").click()
+        expect(self.page.locator("#conversation-title")).to_have_text(username)
+
+    def conversation_with(self, user_id):
+        return self.page.locator(f'#conversation-list > li[data-user-id="{user_id}"]')
+
+    def send_message(self, text):
+        composer = self.page.locator("#composer-form")
+        composer.get_by_label("Your message").fill(text)
+        composer.get_by_role("button", name="Send message").click()
+
+    @property
+    def messages(self):
+        return self.page.locator("#message-history > li")
+
+    def message(self, message_id):
+        return self.page.locator(f'#message-history > li[data-id="{message_id}"]')
+
+    @property
+    def typing(self):
+        return self.page.locator("#typing-indicator")
+
     def has_horizontal_scroll(self):
         return self.page.evaluate(
             "() => document.documentElement.scrollWidth > document.documentElement.clientWidth"

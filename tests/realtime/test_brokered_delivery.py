@@ -126,6 +126,36 @@ def test_inbox_changes_on_one_instance_reach_every_socket_of_the_user_on_every_i
     assert carols.drain(0.3) == [], "another user's socket got bob's changes"
 
 
+def test_messages_receipts_and_typing_cross_instances(broker, heralds, sockets):
+    first, second = heralds(broker.url), heralds(broker.url)
+    api = Api(second.url)
+    alice, bob, carol = api.register("alice"), api.register("bob"), api.register("carol")
+    alice_here = ready(sockets(first.url, alice))
+    bobs = [ready(sockets(first.url, bob)), ready(sockets(second.url, bob))]
+    carols = ready(sockets(first.url, carol))
+
+    response = api.post(f"/api/conversations/{bob.id}/messages", account=alice, json={"text": "hi"})
+    assert response.status_code == 201, response.text
+    sent = response.json()
+    for socket_ in (alice_here, *bobs):  # the sender's socket on the other instance too
+        # A bound, not a speed check (see the first test of this module).
+        frame = socket_.receive_type("message", timeout=5.0)
+        assert frame is not None and frame["data"] == sent
+
+    read = api.put(f"/api/conversations/{alice.id}/read", account=bob, json={"upTo": sent["id"]})
+    assert read.status_code == 200
+    for socket_ in (alice_here, *bobs):
+        receipt = socket_.receive_type("message.read", timeout=5.0)
+        assert receipt is not None and receipt["data"]["upTo"] == sent["id"]
+
+    bobs[1].send({"type": "typing", "to": alice.id})  # on the second, to alice on the first
+    typing = alice_here.receive_type("typing", timeout=5.0)
+    assert typing is not None and typing["data"] == {"from": bob.id, "to": alice.id}
+    for socket_ in (alice_here, *bobs):
+        assert socket_.drain(0.7) == [], "a socket got something twice"
+    assert carols.drain(0.3) == [], "a stranger's socket got the conversation"
+
+
 def test_a_broker_outage_loses_no_accepted_notification(broker, heralds, sockets):
     herald = heralds(broker.url)
     api = Api(herald.url)

@@ -133,6 +133,7 @@ def test_the_ready_frame_carries_its_counts_and_the_inbox_state():
         "type": "ready",
         "data": {
             "missed": 3,
+            "messages": 0,
             "truncated": True,
             "changes": 2,
             "resync": False,

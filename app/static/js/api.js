@@ -146,6 +146,28 @@ export class HeraldApi {
     return this.call("PATCH", `/api/notifications/${encodeURIComponent(id)}`, changes);
   }
 
+  conversations() {
+    return this.call("GET", "/api/conversations?per_page=50");
+  }
+
+  // `{ limit, before, after }`: a page of the conversation with `userId`, oldest first.
+  messages(userId, { limit = 30, before, after } = {}) {
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (before) query.set("before", before);
+    if (after) query.set("after", after);
+    return this.call("GET", `/api/conversations/${encodeURIComponent(userId)}/messages?${query}`);
+  }
+
+  sendMessage(userId, text) {
+    return this.call("POST", `/api/conversations/${encodeURIComponent(userId)}/messages`, {
+      text,
+    });
+  }
+
+  markConversationRead(userId, upTo) {
+    return this.call("PUT", `/api/conversations/${encodeURIComponent(userId)}/read`, { upTo });
+  }
+
   notify(userId, message) {
     return this.call("POST", "/api/notifications", { userId, message });
   }

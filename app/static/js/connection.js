@@ -34,7 +34,8 @@ export class LiveConnection {
   #skipResume = false;
 
   // lastSeenId(): the newest notification id the page holds, or null.
-  // appliedThrough(): the inbox change every earlier one of which the page applied, or null.
+  // appliedThrough() (optional): the inbox change every earlier one of which the page
+  // applied, or null.
   constructor(callbacks) {
     const { api, lastSeenId, appliedThrough, onFrame, onReady, onState, onSessionExpired } =
       callbacks;
@@ -96,7 +97,7 @@ export class LiveConnection {
     const params = new URLSearchParams({ token: this.api.tokens.access ?? "" });
     const since = this.#skipResume ? null : this.lastSeenId();
     if (since) params.set("since", since);
-    const seq = this.#skipResume ? null : this.appliedThrough();
+    const seq = this.#skipResume ? null : (this.appliedThrough?.() ?? null);
     if (seq !== null) params.set("seq", String(seq));
     return `${scheme}//${location.host}/ws?${params}`;
   }

@@ -2,6 +2,7 @@
 
 import { HeraldApi } from "./api.js";
 import { LiveConnection } from "./connection.js";
+import { Conversations } from "./conversations.js";
 import { byId, showMessage } from "./dom.js";
 import { Inbox } from "./inbox.js";
 import { PresenceList } from "./presence.js";
@@ -27,9 +28,23 @@ const inbox = new Inbox({
   onDelete: deleteNotification,
   senderName: (id) => presence.usernameOf(id),
 });
+const conversations = new Conversations({
+  api,
+  send: (frame) => connection.send(frame),
+  nodes: {
+    list: byId("conversation-list"),
+    empty: byId("conversations-empty"),
+    view: byId("conversation-view"),
+    title: byId("conversation-title"),
+    history: byId("message-history"),
+    typing: byId("typing-indicator"),
+    composer: byId("composer"),
+  },
+});
 const connection = new LiveConnection({
   api,
-  lastSeenId: () => inbox.newestId,
+  // Notifications and messages share one id order: resume after the newest of either.
+  lastSeenId: () => [inbox.newestId, conversations.newestId].filter(Boolean).sort().at(-1),
   appliedThrough: () => inbox.appliedThrough,
   onFrame: handleFrame,
   onReady: connectionReady,
@@ -40,6 +55,7 @@ let presenceTimer = null;
 let signedIn = false;
 let lastSent = null; // the notification this page sent last, which its sender may edit
 
+const CONVERSATION_FRAMES = new Set(["message", "message.read", "typing"]);
 const INBOX_CHANGES = new Set([
   "notification.updated",
   "notification.deleted",
@@ -51,6 +67,8 @@ function handleFrame(frame) {
     inbox.arrived(frame.data);
   } else if (INBOX_CHANGES.has(frame.type)) {
     inbox.applyChange(frame);
+  } else if (CONVERSATION_FRAMES.has(frame.type)) {
+    conversations.applyFrame(frame);
   } else if (frame.type === "presence") {
     presence.applyFrame(frame.data ?? {});
   } else if (frame.type === "error") {
@@ -63,7 +81,7 @@ async function connectionReady(frame) {
   if (frame.data.resync) inbox.clear();
   inbox.ready(frame.data);
   connection.send({ type: "presence.watch" });
-  await Promise.allSettled([loadNotifications(), refreshPresence()]);
+  await Promise.allSettled([loadNotifications(), conversations.load(), refreshPresence()]);
 }
 
 function showConnectionState(state) {
@@ -186,6 +204,37 @@ async function retractLastSent() {
   }
 }
 
+async function openConversation(form) {
+  const status = byId("conversation-status");
+  const username = form.elements.username.value.trim();
+  if (!username) return;
+  try {
+    const user = await api.findUser(username);
+    if (!user) {
+      showMessage(status, `No user named “${username}”.`, { error: true });
+      return;
+    }
+    showMessage(status, "");
+    form.reset();
+    await conversations.open(user);
+  } catch (error) {
+    showMessage(status, `Could not open it: ${error.message}`, { error: true });
+  }
+}
+
+async function sendComposed() {
+  const status = byId("composer-status");
+  try {
+    await conversations.sendComposed();
+    showMessage(status, "");
+  } catch (error) {
+    const detail = error.status === 403 ? "This user does not accept messages from you." : "";
+    showMessage(status, `Not sent: ${detail || [error.message, ...error.details].join(" ")}`, {
+      error: true,
+    });
+  }
+}
+
 function loginFailure(error) {
   if (error.status === 401) return "Wrong username or password";
   if (error.status === 0) return "Herald cannot be reached. Check your connection and try again.";
@@ -260,12 +309,14 @@ async function enter() {
   byId("me-name").textContent = me.username;
   inbox.clear();
   showLastSent(null);
+  conversations.clear();
+  conversations.signedIn(me);
   presence.clear();
   presence.setSelf(me);
   showView(true);
   byId("inbox-title").focus();
   try {
-    await loadNotifications();
+    await Promise.all([loadNotifications(), conversations.load()]);
   } catch (error) {
     showMessage(byId("inbox-message"), `Could not load notifications: ${error.message}`, {
       error: true,
@@ -284,6 +335,7 @@ function leave(message = "") {
   presenceTimer = null;
   tokens.clear();
   inbox.clear();
+  conversations.clear();
   presence.clear();
   showView(false);
   showMessage(byId("login-error"), message, { error: Boolean(message) });
@@ -306,6 +358,8 @@ onSubmit("login-form", signIn);
 onSubmit("register-form", register);
 onSubmit("notify-form", sendNotification);
 onSubmit("edit-form", editLastSent);
+onSubmit("new-conversation-form", openConversation);
+onSubmit("composer-form", sendComposed);
 byId("retract").addEventListener("click", retractLastSent);
 byId("mark-all-read").addEventListener("click", markAllRead);
 byId("logout").addEventListener("click", () => leave());

@@ -1,0 +1,1 @@
+"""Direct messages between two users: conversations, their history and read receipts."""

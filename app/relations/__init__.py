@@ -1,0 +1,1 @@
+"""Who a user lets reach them: blocks (and, later, follows)."""
