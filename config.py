@@ -88,6 +88,13 @@ class Config:
         # client reconnecting with `seq` learns what changed; an older `seq` reloads.
         self.INBOX_CHANGES_RETENTION = env_float("INBOX_CHANGES_RETENTION", 7 * 24 * 3600.0)
 
+        # Notifying an audience (a topic, a user's followers): up to FANOUT_SYNC_LIMIT
+        # members are written before the answer, more by the fan-out workers, in
+        # batches; a job whose instance stops renewing its lease is taken over.
+        self.FANOUT_SYNC_LIMIT = env_int("FANOUT_SYNC_LIMIT", 100)
+        self.FANOUT_BATCH_SIZE = env_int("FANOUT_BATCH_SIZE", 500)
+        self.FANOUT_LEASE = env_float("FANOUT_LEASE", 30.0)
+        self.FANOUT_POLL_INTERVAL = env_float("FANOUT_POLL_INTERVAL", 2.0)
         self.OUTBOX_POLL_INTERVAL = env_float("OUTBOX_POLL_INTERVAL", 1.0)
         self.OUTBOX_ORPHAN_AFTER = env_float("OUTBOX_ORPHAN_AFTER", 10.0)
         self.OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 500)

@@ -68,6 +68,7 @@ def _register_blueprints(app):
     import swagger_ui_bundle
     from flask import Blueprint
 
+    from app.audiences.routes import blp as audiences_blp
     from app.auth.routes import blp as auth_blp
     from app.conversations.routes import blp as conversations_blp
     from app.delivery.routes import blp as dead_letters_blp
@@ -75,6 +76,7 @@ def _register_blueprints(app):
     from app.health import blp as health_blp
     from app.monitoring import blp as metrics_blp
     from app.notifications.routes import blp as notifications_blp
+    from app.posts.routes import blp as posts_blp
     from app.realtime.routes import bp as realtime_bp
     from app.relations.routes import blp as relations_blp
     from app.web import bp as web_bp
@@ -83,6 +85,8 @@ def _register_blueprints(app):
         auth_blp,
         relations_blp,
         notifications_blp,
+        audiences_blp,
+        posts_blp,
         conversations_blp,
         dead_letters_blp,
         health_blp,

@@ -15,6 +15,7 @@ writes out when the blocking call returns.
 import functools
 import logging
 import threading
+import time
 from collections import deque
 
 logger = logging.getLogger(__name__)
@@ -107,3 +108,52 @@ class Backoff:
 
     def reset(self):
         self.failures = 0
+
+
+class BackgroundLoop:
+    """A background loop that does its work, then waits `poll_interval` or a `wake()`.
+
+    `work()` returns True when there may be more to do at once. An error of
+    `transient_errors` (a database or broker away) is retried with backoff and
+    logged as a warning; any other one is logged with its traceback and retried
+    the same way, so the loop never dies.
+    """
+
+    name = "herald-loop"
+    transient_errors: tuple[type[BaseException], ...] = ()
+
+    def __init__(self, poll_interval: float) -> None:
+        self.poll_interval = poll_interval
+        self._wake = threading.Event()
+        self._stopped = False
+
+    def work(self) -> bool:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        spawn(self._run, name=self.name)
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Do the work now rather than at the next poll."""
+        self._wake.set()
+
+    def _run(self):
+        backoff = Backoff(base=self.poll_interval / 4, cap=max(self.poll_interval, 5.0))
+        while not self._stopped:
+            self._wake.clear()
+            try:
+                while not self._stopped and self.work():
+                    pass
+                backoff.reset()
+                self._wake.wait(self.poll_interval)
+            except self.transient_errors as error:
+                delay = backoff.next_delay()
+                logger.warning("%s paused (%s); retrying in %.1fs", self.name, error, delay)
+                time.sleep(delay)
+            except Exception:
+                logger.exception("%s crashed; retrying", self.name)
+                time.sleep(backoff.next_delay())

@@ -15,6 +15,7 @@ import logging
 from flask import Flask
 
 from app import extensions, signals
+from app.audiences.fanout import FanoutWorker
 from app.brokers import Broker, create_broker
 from app.delivery import outbox
 from app.delivery.announce import Announcer
@@ -70,6 +71,13 @@ class Node:
             token_check_interval=config["WS_TOKEN_CHECK_INTERVAL"],
             ping_interval=config["WS_PING_INTERVAL"],
         )
+        self.fanout = FanoutWorker(
+            self.relay,
+            instance_id=self.instance_id,
+            batch_size=config["FANOUT_BATCH_SIZE"],
+            lease=config["FANOUT_LEASE"],
+            poll_interval=config["FANOUT_POLL_INTERVAL"],
+        )
         self.consumes: bool = config["CONSUMER_ENABLED"]  # REST-only instances just publish
         self.started = False
 
@@ -92,6 +100,7 @@ class Node:
         self.heartbeat.start()
         self.upkeep.start()
         self.relay.start()
+        self.fanout.start()
         if self.consumes:
             self.consumer.start()
         logger.info("Herald instance %s started", self.instance_id)
@@ -101,6 +110,7 @@ class Node:
             return
         self.started = False
         self.upkeep.stop()
+        self.fanout.stop()
         self.relay.stop()
         self.consumer.stop()
         self.heartbeat.stop()

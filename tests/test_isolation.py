@@ -6,7 +6,8 @@ with random `page`/`per_page`/`read`, get/mark/delete by id, including other
 users' ids, mark-all-read, unread count, marking read over the socket, a
 sender's edit and retraction; direct messages between any two, the history and
 the list of conversations, reading up to any message id, another
-conversation's included), while each user holds a real WebSocket. The
+conversation's included; topics, their subscribers and notifications, follows,
+posts and their deletion), while each user holds a real WebSocket. The
 test keeps a model of what every user owns; every page, item, count and frame
 must match it exactly (ids, read state, totals, newest first), nothing of one
 user may reach another (a message only its two participants), and each
@@ -65,6 +66,9 @@ class IsolationMachine(RuleBasedStateMachine):
         self.owner = {}  # notification id -> recipient id, kept after a delete
         self.read_at = {}  # notification id -> the first readAt REST showed
         self.conversations = {}  # frozenset of two user ids -> their messages, oldest first
+        self.topics = {}  # topic key -> {"owner": user id, "members": set of user ids}
+        self.follows = set()  # (follower id, followed id)
+        self.posts = {}  # post id -> author id, while it exists
 
     # --- set-up -----------------------------------------------------------------------
 
@@ -313,6 +317,106 @@ class IsolationMachine(RuleBasedStateMachine):
             unread = sum(m["recipientId"] == user.id and not m["readAt"] for m in thread)
             assert listed["unreadCount"] == unread, (listed, thread)
 
+    @rule(owner=users)
+    def create_topic(self, owner):
+        key = f"iso-{uuid.uuid4().hex[:10]}"
+        response = self.api.post("/api/topics", account=owner, json={"key": key, "name": key})
+        assert response.status_code == 201, response.text
+        self.topics[key] = {"owner": owner.id, "members": set()}
+
+    @rule(user=users, others=st.lists(users, min_size=1, max_size=3), data=st.data())
+    def add_subscribers(self, user, others, data):
+        """Only a topic's owner subscribes others."""
+        if not self.topics:
+            return
+        key = data.draw(st.sampled_from(sorted(self.topics)), label="topic")
+        topic = self.topics[key]
+        response = self.api.post(
+            f"/api/topics/{key}/subscribers",
+            account=user,
+            json={"userIds": [other.id for other in others]},
+        )
+        if user.id != topic["owner"]:
+            assert response.status_code == 403, (user.username, response.text)
+            return
+        assert response.status_code == 200, response.text
+        new = {other.id for other in others} - topic["members"]
+        assert response.json() == {"count": len(new)}
+        topic["members"] |= new
+
+    @rule(user=users, data=st.data())
+    def join_topic(self, user, data):
+        if not self.topics:
+            return
+        key = data.draw(st.sampled_from(sorted(self.topics)), label="topic")
+        response = self.api.put(f"/api/topics/{key}/subscription", account=user)
+        assert response.status_code == 204, response.text
+        self.topics[key]["members"].add(user.id)
+
+    @rule(user=users, data=st.data())
+    def read_subscribers(self, user, data):
+        """Nobody but its owner reads a topic's subscribers."""
+        if not self.topics:
+            return
+        key = data.draw(st.sampled_from(sorted(self.topics)), label="topic")
+        response = self.api.get(
+            f"/api/topics/{key}/subscribers", account=user, params={"per_page": 100}
+        )
+        topic = self.topics[key]
+        if user.id != topic["owner"]:
+            assert response.status_code == 403, (user.username, response.text)
+            return
+        assert response.status_code == 200, response.text
+        assert {u["id"] for u in response.json()["items"]} == topic["members"]
+
+    @rule(user=users, message=messages, data=st.data())
+    def notify_topic(self, user, message, data):
+        """The owner notifies a topic: every member but them, once; anyone else: 403."""
+        if not self.topics:
+            return
+        key = data.draw(st.sampled_from(sorted(self.topics)), label="topic")
+        topic = self.topics[key]
+        response = self.api.post(
+            "/api/notifications", account=user, json={"topic": key, "message": message}
+        )
+        if user.id != topic["owner"]:
+            assert response.status_code == 403, (user.username, response.text)
+            return
+        assert response.status_code == 202, response.text
+        recipients = topic["members"] - {user.id}
+        assert response.json()["total"] == len(recipients)
+        self._expect_fanout(user, recipients, message, None)
+
+    @rule(follower=users, followed=users)
+    def follow(self, follower, followed):
+        response = self.api.put(f"/api/users/{followed.id}/follow", account=follower)
+        if follower.id == followed.id:
+            assert response.status_code == 422, response.text
+            return
+        assert response.status_code == 204, response.text
+        self.follows.add((follower.id, followed.id))
+
+    @rule(author=users, text=messages)
+    def publish_post(self, author, text):
+        response = self.api.post("/api/posts", account=author, json={"text": text})
+        assert response.status_code == 201, response.text
+        self.posts[response.json()["id"]] = author.id
+        followers = {f for f, followed in self.follows if followed == author.id}
+        self._expect_fanout(author, followers, f"{author.username} posted: {text[:140]}", "post")
+
+    @rule(user=users, data=st.data())
+    def delete_post(self, user, data):
+        """Nobody deletes another's post."""
+        if not self.posts:
+            return
+        post_id = data.draw(st.sampled_from(sorted(self.posts)), label="post")
+        response = self.api.delete(f"/api/posts/{post_id}", account=user)
+        if self.posts[post_id] != user.id:
+            assert response.status_code == 403, (user.username, response.text)
+            return
+        assert response.status_code == 204, response.text
+        del self.posts[post_id]
+
     # --- end of each example ----------------------------------------------------------
 
     def teardown(self):
@@ -408,6 +512,24 @@ class IsolationMachine(RuleBasedStateMachine):
             f"({self._describe_id(frame['data'].get('id'))})"
         )
         assert _subset(frame["data"], FIELDS) == _subset(created, FIELDS), frame
+
+    def _expect_fanout(self, sender, recipient_ids, message, kind):
+        """Each recipient's socket gets one notification from `sender`, kept in the model."""
+        for recipient_id in sorted(recipient_ids):
+            recipient = self.accounts[recipient_id]
+            frame = self._receive(recipient, "notification")
+            assert frame is not None, f"{recipient.username} never got {message!r}"
+            shown = frame["data"]
+            expected = {
+                "userId": recipient_id,
+                "senderId": sender.id,
+                "message": message,
+                "type": kind,
+                "read": False,
+            }
+            assert _subset(shown, expected) == expected, shown
+            self.owned[recipient_id].append(shown)
+            self.owner[shown["id"]] = recipient_id
 
     def _next_answer(self, user):
         """The socket's answer to a client frame; a notification frame here is a stray one."""

@@ -41,11 +41,12 @@ class OutboxEntry(me.Document):
     change = me.StringField()
     user_id = me.StringField()
     other_id = me.StringField()
+    fanout_id = me.StringField()  # a notification to an audience: its job (app.audiences)
     notification_id = me.StringField()
     up_to = me.StringField()
     request_id = me.StringField()  # of the request that made it, sent along (app.correlation)
 
-    meta = {"collection": "outbox", "indexes": ["publisher"]}
+    meta = {"collection": "outbox", "indexes": ["publisher", "fanout_id"]}
 
 
 def of_topic(topic: str) -> dict:

@@ -27,8 +27,6 @@ state it publishes only once the request's block ended, so after the change
 
 import contextlib
 import logging
-import threading
-import time
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
@@ -38,7 +36,7 @@ from mongoengine.queryset.visitor import Q
 from app import cluster, correlation, metrics
 from app.brokers import Broker, OutgoingMessage
 from app.clock import now
-from app.concurrency import Backoff, spawn
+from app.concurrency import BackgroundLoop
 from app.conversations import service as conversations
 from app.conversations.models import Message
 from app.database import DATABASE_ERRORS
@@ -55,8 +53,10 @@ logger = logging.getLogger(__name__)
 HANDED_LIMIT = 2_000
 
 
-class OutboxRelay:
+class OutboxRelay(BackgroundLoop):
     """Publishes one instance's outbox; the `Outbox` port its requests write through."""
+
+    name = "herald-outbox"
 
     def __init__(
         self,
@@ -69,20 +69,13 @@ class OutboxRelay:
         batch_size: int,
         change_retention: float,
     ) -> None:
+        super().__init__(poll_interval)
         self.broker, self.instance_id, self.topic = broker, instance_id, topic
-        self.poll_interval, self.orphan_after = poll_interval, orphan_after
+        self.orphan_after = orphan_after
+        self.transient_errors = broker.connection_errors + DATABASE_ERRORS
         self.batch_size, self.change_retention = batch_size, change_retention
         self.order = PublicationOrder()
         self._handed: dict[str, Notification] = {}  # saved here and not yet published
-        self._wake = threading.Event()
-        self._stopped = False
-
-    def start(self):
-        spawn(self._run, name="herald-outbox")
-
-    def stop(self):
-        self._stopped = True
-        self._wake.set()
 
     # The Outbox port (app.notifications.ports), used by requests.
 
@@ -92,7 +85,9 @@ class OutboxRelay:
     def creating(self, *notification_ids: str) -> contextlib.AbstractContextManager[list[str]]:
         return self.order.creating(*notification_ids)
 
-    def announce(self, ids: Sequence[str], *, kind: str | None = None) -> None:
+    def announce(
+        self, ids: Sequence[str], *, kind: str | None = None, fanout_id: str | None = None
+    ) -> None:
         """Write the outbox entries of notifications (`kind="message"`: messages) with
         `ids`, for this relay to publish.
 
@@ -101,7 +96,12 @@ class OutboxRelay:
         request_id = correlation.current()  # kept with the entry: the relay's loop has none
         entries = [
             OutboxEntry(
-                id=i, publisher=self.instance_id, topic=self.topic, kind=kind, request_id=request_id
+                id=i,
+                publisher=self.instance_id,
+                topic=self.topic,
+                kind=kind,
+                fanout_id=fanout_id,
+                request_id=request_id,
             )
             for i in ids
         ]
@@ -143,8 +143,11 @@ class OutboxRelay:
             request_id=correlation.current(),
         ).save(force_insert=True)
 
+    def fanout_pending(self, fanout_id: str) -> int:
+        return OutboxEntry.objects(fanout_id=fanout_id).count()
+
     def change_applied(self) -> None:
-        self._wake.set()
+        self.wake()
 
     def pending(self, notification_ids: Iterable[str]) -> set[str]:
         return outbox.pending(notification_ids)
@@ -161,24 +164,11 @@ class OutboxRelay:
         metrics.MESSAGES_SENT.inc(messages)
         for document in documents[: max(HANDED_LIMIT - len(self._handed), 0)]:
             self._handed[document.id] = document
-        self._wake.set()
+        self.wake()
 
-    def _run(self):
-        backoff = Backoff(base=self.poll_interval / 4, cap=max(self.poll_interval, 5.0))
-        while not self._stopped:
-            self._wake.clear()
-            try:
-                while self.relay_once() == self.batch_size:
-                    pass
-                backoff.reset()
-                self._wake.wait(self.poll_interval)
-            except self.broker.connection_errors + DATABASE_ERRORS as error:
-                delay = backoff.next_delay()
-                logger.warning("Outbox relay failed (%s); retrying in %.1fs", error, delay)
-                time.sleep(delay)
-            except Exception:
-                logger.exception("Outbox relay crashed; retrying")
-                time.sleep(backoff.next_delay())
+    def work(self) -> bool:
+        """One batch; True when it was full, so more may wait."""
+        return self.relay_once() == self.batch_size
 
     def relay_once(self) -> int:
         """Publish one batch of announced notifications; returns how many entries it settled."""

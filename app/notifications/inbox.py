@@ -26,7 +26,6 @@ from datetime import timedelta
 
 import mongoengine as me
 from mongoengine.errors import NotUniqueError
-from pymongo import ReturnDocument
 
 from app.clock import now
 from app.notifications.models import Notification
@@ -37,11 +36,12 @@ KINDS = (UPDATED, DELETED, READ_ALL)
 # read (marked unread since, or saved late): sent with the event, at most this many.
 STILL_UNREAD_LIMIT = 1000
 PURGE_INTERVAL = 60.0  # seconds between two purges of old changes by one process
+PURGE_USERS = 1000  # users whose old changes one purge forgets (the rest: the next one)
 _purged_at = None
 
 
 class InboxSequence(me.Document):
-    """The last number given to a change of one user's inbox."""
+    """The highest number one user's changes reached, kept when old changes are forgotten."""
 
     id = me.StringField(primary_key=True)  # the user's id
     seq = me.IntField(required=True, default=0)
@@ -93,32 +93,39 @@ class Snapshot:
 
 
 def record(change_id, *, user_id, kind, notification_id=None, up_to=None, retention):
-    """Number a change, once: recording `change_id` again returns the same `InboxChange`."""
+    """Number a change, once: recording `change_id` again returns the same `InboxChange`.
+
+    The number is taken by inserting the change with the next one: the unique
+    index on (user, seq) makes two relays numbering at once take two numbers.
+    (A counter document would not do: FerretDB loses concurrent `$inc`s of one
+    document, the later write overwriting the earlier.)
+    """
     _purge_old(retention)
-    existing = InboxChange.objects(id=change_id).first()
-    if existing is not None:
-        return existing
-    counter = InboxSequence._get_collection().find_one_and_update(
-        {"_id": user_id}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
-    )
-    change = InboxChange(
-        id=change_id,
-        user_id=user_id,
-        seq=counter["seq"],
-        kind=kind,
-        notification_id=notification_id,
-        up_to=up_to,
-    )
-    try:
-        change.save(force_insert=True)
-    except NotUniqueError:  # recorded meanwhile by a relay taking over: that number stands
-        return InboxChange.objects.get(id=change_id)
-    return change
+    while True:
+        existing = InboxChange.objects(id=change_id).first()
+        if existing is not None:
+            return existing
+        change = InboxChange(
+            id=change_id,
+            user_id=user_id,
+            seq=current_seq(user_id) + 1,
+            kind=kind,
+            notification_id=notification_id,
+            up_to=up_to,
+        )
+        try:
+            change.save(force_insert=True)
+            return change
+        except NotUniqueError:
+            continue  # that number was just taken (or this change recorded): look again
 
 
 def current_seq(user_id):
-    sequence = InboxSequence.objects(id=user_id).first()
-    return sequence.seq if sequence else 0
+    """The number of the user's last change: the newest kept, or, once all were
+    forgotten, the highest number they reached (`InboxSequence`)."""
+    last = InboxChange.objects(user_id=user_id).order_by("-seq").only("seq").first()
+    floor = InboxSequence.objects(id=user_id).first()
+    return max(last.seq if last else 0, floor.seq if floor else 0)
 
 
 def state(user_id, seq):
@@ -200,9 +207,14 @@ def changes_since(user_id, seq, *, limit):
 
 
 def _purge_old(retention):
-    """Forget changes older than `retention` seconds, at most once a PURGE_INTERVAL."""
+    """Forget changes older than `retention` seconds, at most once a PURGE_INTERVAL;
+    each user's highest number is kept (`InboxSequence`) so numbers never go back."""
     global _purged_at
     if _purged_at is not None and time.monotonic() - _purged_at < PURGE_INTERVAL:
         return
     _purged_at = time.monotonic()
-    InboxChange.objects(created_at__lt=now() - timedelta(seconds=retention)).delete()
+    old = InboxChange.objects(created_at__lt=now() - timedelta(seconds=retention))
+    for user_id in old.distinct("user_id")[:PURGE_USERS]:
+        reached = current_seq(user_id)
+        InboxSequence.objects(id=user_id).update_one(upsert=True, set__seq=reached)
+        old.filter(user_id=user_id).delete()

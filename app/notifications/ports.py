@@ -26,9 +26,11 @@ class Outbox(Protocol):
     def creating(self, *notification_ids: str) -> AbstractContextManager[list[str]]:
         """Hold ids made earlier (a retried request's) back until the block ends."""
 
-    def announce(self, ids: Sequence[str], *, kind: str | None = None) -> None:
+    def announce(
+        self, ids: Sequence[str], *, kind: str | None = None, fanout_id: str | None = None
+    ) -> None:
         """Record that these notifications (`kind="message"`: messages) are to be
-        published, before saving them."""
+        published, before saving them; `fanout_id`: they are a fan-out job's."""
 
     def saved(self, documents: Sequence["Notification | Message"]) -> None:
         """Hand over notifications or messages just saved, so they are published without
@@ -49,6 +51,9 @@ class Outbox(Protocol):
     def announce_receipt(self, receipt_id: str, *, reader_id: str, other_id: str) -> None:
         """Record that `reader_id` is about to read what `other_id` sent them (before
         marking it read); `receipt_id` is one of `new_ids`, held until it is applied."""
+
+    def fanout_pending(self, fanout_id: str) -> int:
+        """How many of a fan-out job's notifications still wait for the broker."""
 
     def change_applied(self) -> None:
         """A change announced is applied: its state can be published now."""

@@ -1,4 +1,8 @@
-"""Notification endpoints: thin views over `app.notifications.service`."""
+"""Notification endpoints: thin views over `app.notifications.service`.
+
+`POST /api/notifications` is `app.audiences.routes`'s: it addresses a user, a
+topic or a user's followers, and audiences build on notifications, not back.
+"""
 
 from flask import current_app
 from flask.views import MethodView
@@ -24,29 +28,6 @@ class Notifications(MethodView):
         """The caller's notifications, newest first"""
         items, meta = service.list_notifications(user_id=current_user.id, **query)
         return {"items": items, "meta": meta}
-
-    @blp.authenticated
-    @blp.arguments(schemas.NotificationCreateSchema)
-    @blp.arguments(schemas.IdempotencyHeaderSchema, location="headers")
-    @blp.response(201, schemas.NotificationSchema)
-    @blp.alt_response(404, schema=ErrorSchema, description="No such recipient")
-    @blp.alt_response(429, schema=ErrorSchema, description="Sending too fast")
-    def post(self, body, headers):
-        """Notify a user; the notification is stored, then pushed to their sockets"""
-        ratelimit.hit(current_app, "notify_per_sender", current_user.id)
-        notification, replayed = service.create_notification(
-            sender_id=current_user.id,
-            user_id=body["userId"],
-            message=body["message"],
-            type=body.get("type"),
-            data=body.get("data"),
-            idempotency_key=headers.get("idempotency_key"),
-            key_ttl=current_app.config["IDEMPOTENCY_KEY_TTL"],
-            outbox=current_node().outbox,
-        )
-        if replayed:
-            return notification, 201, {"Idempotent-Replayed": "true"}
-        return notification
 
 
 @blp.route("/broadcast")

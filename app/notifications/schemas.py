@@ -83,7 +83,25 @@ class NotificationContentSchema(ma.Schema):
 
 
 class NotificationCreateSchema(NotificationContentSchema):
-    userId = ma.fields.String(required=True, metadata={"description": "The recipient's id"})
+    """To one user (`userId`), a topic's subscribers or a user's followers."""
+
+    userId = ma.fields.String(metadata={"description": "The recipient's id"})
+    topic = ma.fields.String(metadata={"description": "Every subscriber of this topic"})
+    followersOf = ma.fields.String(
+        attribute="followers_of",
+        metadata={"description": "Every follower of this user (themself or an admin)"},
+    )
+    includeSender = ma.fields.Boolean(
+        attribute="include_sender",
+        load_default=False,
+        metadata={"description": "To an audience: the sender too, if a member"},
+    )
+
+    @ma.validates_schema
+    def one_recipient(self, data, **kwargs):
+        given = [name for name in ("userId", "topic", "followers_of") if data.get(name)]
+        if len(given) != 1:
+            raise ma.ValidationError("Give exactly one of userId, topic or followersOf.", "userId")
 
 
 class BroadcastSchema(NotificationContentSchema):

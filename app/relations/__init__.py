@@ -1,1 +1,1 @@
-"""Who a user lets reach them: blocks (and, later, follows)."""
+"""Relations between two users: who blocked whom, who follows whom."""

@@ -1,4 +1,4 @@
-"""Stored relations between two users."""
+"""Stored relations between two users: blocks and follows."""
 
 import mongoengine as me
 
@@ -18,3 +18,18 @@ class Block(me.Document):
     @staticmethod
     def key(blocker, blocked):
         return f"{blocker}:{blocked}"
+
+
+class Follow(me.Document):
+    """`follower` follows `followed`: their posts reach the follower."""
+
+    id = me.StringField(primary_key=True)  # "<follower id>:<followed id>": one per pair
+    follower = me.StringField(required=True)
+    followed = me.StringField(required=True)
+    created_at = me.DateTimeField(required=True, default=now)
+
+    meta = {"collection": "follows", "indexes": [("followed", "follower"), "follower"]}
+
+    @staticmethod
+    def key(follower, followed):
+        return f"{follower}:{followed}"

@@ -146,6 +146,42 @@ export class HeraldApi {
     return this.call("PATCH", `/api/notifications/${encodeURIComponent(id)}`, changes);
   }
 
+  posts() {
+    return this.call("GET", "/api/posts?per_page=30");
+  }
+
+  publish(text) {
+    return this.call("POST", "/api/posts", { text });
+  }
+
+  following(userId) {
+    return this.call("GET", `/api/users/${encodeURIComponent(userId)}/following?per_page=100`);
+  }
+
+  follow(userId) {
+    return this.call("PUT", `/api/users/${encodeURIComponent(userId)}/follow`);
+  }
+
+  unfollow(userId) {
+    return this.call("DELETE", `/api/users/${encodeURIComponent(userId)}/follow`);
+  }
+
+  topics() {
+    return this.call("GET", "/api/topics?per_page=100");
+  }
+
+  createTopic(key, name) {
+    return this.call("POST", "/api/topics", { key, name });
+  }
+
+  joinTopic(key) {
+    return this.call("PUT", `/api/topics/${encodeURIComponent(key)}/subscription`);
+  }
+
+  leaveTopic(key) {
+    return this.call("DELETE", `/api/topics/${encodeURIComponent(key)}/subscription`);
+  }
+
   conversations() {
     return this.call("GET", "/api/conversations?per_page=50");
   }

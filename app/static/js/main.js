@@ -7,6 +7,7 @@ import { byId, showMessage } from "./dom.js";
 import { Inbox } from "./inbox.js";
 import { PresenceList } from "./presence.js";
 import { TokenStore } from "./session.js";
+import { Social } from "./social.js";
 
 const PRESENCE_REFRESH_MS = 15000; // fallback: a crashed instance sends no offline frame
 const CONNECTION_TEXT = {
@@ -18,7 +19,12 @@ const CONNECTION_TEXT = {
 
 const tokens = new TokenStore();
 const api = new HeraldApi(tokens, { onSessionExpired: () => sessionExpired() });
-const presence = new PresenceList({ list: byId("presence-list"), empty: byId("presence-empty") });
+const social = new Social({ api, nodes: { feed: byId("feed"), topics: byId("topic-list") } });
+const presence = new PresenceList({
+  list: byId("presence-list"),
+  empty: byId("presence-empty"),
+  decorate: (user, node) => social.decorate(user, node),
+});
 const inbox = new Inbox({
   list: byId("notification-list"),
   empty: byId("inbox-empty"),
@@ -65,6 +71,7 @@ const INBOX_CHANGES = new Set([
 function handleFrame(frame) {
   if (frame.type === "notification") {
     inbox.arrived(frame.data);
+    social.notified(frame.data);
   } else if (INBOX_CHANGES.has(frame.type)) {
     inbox.applyChange(frame);
   } else if (CONVERSATION_FRAMES.has(frame.type)) {
@@ -81,7 +88,12 @@ async function connectionReady(frame) {
   if (frame.data.resync) inbox.clear();
   inbox.ready(frame.data);
   connection.send({ type: "presence.watch" });
-  await Promise.allSettled([loadNotifications(), conversations.load(), refreshPresence()]);
+  await Promise.allSettled([
+    loadNotifications(),
+    conversations.load(),
+    social.load(),
+    refreshPresence(),
+  ]);
 }
 
 function showConnectionState(state) {
@@ -204,6 +216,32 @@ async function retractLastSent() {
   }
 }
 
+async function publishPost(form) {
+  const status = byId("post-status");
+  try {
+    await social.publish(form.elements.text.value);
+    form.reset();
+    showMessage(status, "Posted.");
+  } catch (error) {
+    showMessage(status, `Not posted: ${[error.message, ...error.details].join(" ")}`, {
+      error: true,
+    });
+  }
+}
+
+async function createTopic(form) {
+  const status = byId("topic-status");
+  try {
+    await social.createTopic(form.elements.key.value.trim(), form.elements.name.value.trim());
+    form.reset();
+    showMessage(status, "Created.");
+  } catch (error) {
+    showMessage(status, `Not created: ${[error.message, ...error.details].join(" ")}`, {
+      error: true,
+    });
+  }
+}
+
 async function openConversation(form) {
   const status = byId("conversation-status");
   const username = form.elements.username.value.trim();
@@ -311,12 +349,14 @@ async function enter() {
   showLastSent(null);
   conversations.clear();
   conversations.signedIn(me);
+  social.clear();
+  social.signedIn(me);
   presence.clear();
   presence.setSelf(me);
   showView(true);
   byId("inbox-title").focus();
   try {
-    await Promise.all([loadNotifications(), conversations.load()]);
+    await Promise.all([loadNotifications(), conversations.load(), social.load()]);
   } catch (error) {
     showMessage(byId("inbox-message"), `Could not load notifications: ${error.message}`, {
       error: true,
@@ -336,6 +376,7 @@ function leave(message = "") {
   tokens.clear();
   inbox.clear();
   conversations.clear();
+  social.clear();
   presence.clear();
   showView(false);
   showMessage(byId("login-error"), message, { error: Boolean(message) });
@@ -360,6 +401,8 @@ onSubmit("notify-form", sendNotification);
 onSubmit("edit-form", editLastSent);
 onSubmit("new-conversation-form", openConversation);
 onSubmit("composer-form", sendComposed);
+onSubmit("post-form", publishPost);
+onSubmit("topic-form", createTopic);
 byId("retract").addEventListener("click", retractLastSent);
 byId("mark-all-read").addEventListener("click", markAllRead);
 byId("logout").addEventListener("click", () => leave());

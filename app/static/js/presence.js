@@ -7,8 +7,9 @@ export class PresenceList {
   #users = new Map(); // id -> { id, username, connected, changedAt, node }
   #selfId = null;
 
-  constructor({ list, empty }) {
-    Object.assign(this, { list, empty });
+  // decorate(user, node) (optional): adds the page's controls to another user's entry.
+  constructor({ list, empty, decorate }) {
+    Object.assign(this, { list, empty, decorate });
   }
 
   setSelf(user) {
@@ -92,6 +93,7 @@ export class PresenceList {
     const dot = element("span", "presence-dot");
     dot.setAttribute("aria-hidden", "true");
     node.append(dot, element("span", "presence-name"), element("span", "presence-state"));
+    if (user.id !== this.#selfId) this.decorate?.(user, node);
     return node;
   }
 }

@@ -1,0 +1,218 @@
+"""Fan-out: one notification to every member of an audience, in batches, surviving crashes.
+
+Notifying an audience is one request: it records a `FanoutJob` and, for a small
+audience, writes it at once; a large one is written in the background by the
+`FanoutWorker` of some instance. Each batch takes the next members in user id
+order, claims each of them for the job (`FanoutClaim`, whose `_id` is unique:
+a recipient is claimed once, with the id its notification gets), then
+announces and saves their notifications through the outbox like any other,
+and moves the job's cursor on. An instance killed mid-batch leaves a job whose
+lease expires; another instance takes it over from its cursor, and a member
+already claimed gets the notification the claim names, if it is not saved yet,
+and nothing more: every member gets exactly one copy.
+"""
+
+import logging
+from datetime import timedelta
+
+import pymongo.errors
+
+from app.audiences.models import TOPIC, FanoutClaim, FanoutJob, Subscription
+from app.clock import now
+from app.concurrency import BackgroundLoop
+from app.database import DATABASE_ERRORS
+from app.notifications.models import Notification
+from app.notifications.ports import Outbox
+from app.relations import service as relations
+from app.relations.models import Follow
+
+logger = logging.getLogger(__name__)
+DUPLICATE_KEY = 11000
+
+
+def members_after(job, cursor, limit):
+    """The next `limit` members of the job's audience after user id `cursor`, in order."""
+    if job.audience == TOPIC:
+        query = Subscription.objects(topic=job.audience_ref, user_id__gt=cursor)
+        rows = query.order_by("user_id").only("user_id").limit(limit)
+        return [row.user_id for row in rows]
+    query = Follow.objects(followed=job.audience_ref, follower__gt=cursor)
+    return [row.follower for row in query.order_by("follower").only("follower").limit(limit)]
+
+
+def audience_size(audience, ref):
+    if audience == TOPIC:
+        return Subscription.objects(topic=ref).count()
+    return Follow.objects(followed=ref).count()
+
+
+def write_batch(job, outbox: Outbox, *, limit):
+    """Write the next batch of `job`; returns how many members it covered (0: done)."""
+    members = members_after(job, job.cursor, limit)
+    if not members:
+        FanoutJob.objects(id=job.id).update_one(set__state="done", set__finished_at=now())
+        job.state = "done"
+        return 0
+    skipped = relations.blockers_among(sender_id=job.sender_id, recipient_ids=members)
+    if not job.include_sender:
+        skipped.add(job.sender_id)
+    recipients = [m for m in members if m not in skipped]
+    written = _notify(job, recipients, outbox) if recipients else 0
+    FanoutJob.objects(id=job.id).update_one(
+        set__cursor=members[-1], set__lease_until=job.lease_until
+    )
+    job.cursor = members[-1]
+    logger.debug("Fan-out %s: %d written up to %s", job.id, written, job.cursor)
+    return len(members)
+
+
+def _notify(job, recipients, outbox: Outbox):
+    """Claim `recipients` for the job and save the notifications of those it claimed
+    now, or claimed before without saving them (an instance died in between)."""
+    with outbox.new_ids(len(recipients)) as ids:
+        planned = dict(zip(recipients, ids, strict=True))
+        earlier = _claim(job.id, planned)  # (`planned` now names the earlier claims' ids)
+        saved_before = {i for i in earlier if Notification.objects(id=i).only("id").first()}
+        todo = sorted(
+            ((notification_id, user_id) for user_id, notification_id in planned.items()),
+        )
+        todo = [(i, user_id) for i, user_id in todo if i not in saved_before]
+        if not todo:
+            return len(saved_before)
+        with outbox.creating(*(earlier - saved_before)):
+            batch = [
+                Notification(
+                    id=notification_id,
+                    user_id=user_id,
+                    sender_id=job.sender_id,
+                    message=job.message,
+                    type=job.type,
+                    data=job.data,
+                )
+                for notification_id, user_id in todo
+            ]
+            outbox.announce([n.id for n in batch], fanout_id=job.id)
+            Notification.objects.insert(batch, load_bulk=False)
+    outbox.saved(batch)
+    # A retried batch was not counted before (the cursor moves with the count).
+    return len(batch) + len(saved_before)
+
+
+def _claim(job_id, planned):
+    """Claim each recipient of `planned` ({user id: notification id}) for the job.
+
+    A recipient claimed before (by a try that died) keeps that claim: `planned`
+    is changed to its notification id, and those ids are returned.
+    """
+    users = list(planned)
+    docs = [
+        {"_id": FanoutClaim.key(job_id, u), "job_id": job_id, "notification_id": planned[u]}
+        for u in users
+    ]
+    collection = FanoutClaim._get_collection()
+    try:
+        collection.insert_many(docs, ordered=False)
+        return set()
+    except pymongo.errors.BulkWriteError as error:
+        failures = error.details["writeErrors"]
+        if any(failure["code"] != DUPLICATE_KEY for failure in failures):
+            raise
+    earlier = set()
+    for failure in failures:  # few: only after a crash, so one lookup each
+        user = users[failure["index"]]
+        claim = collection.find_one({"_id": docs[failure["index"]]["_id"]})
+        planned[user] = claim["notification_id"]
+        earlier.add(claim["notification_id"])
+    return earlier
+
+
+def claim_job(instance_id, lease):
+    """A running job for this instance: its own, or one whose lease ran out."""
+    moment = now()
+    collection = FanoutJob._get_collection()
+    doc = collection.find_one_and_update(
+        {
+            "state": "running",
+            # Its own, nobody's yet, or one whose writer stopped renewing its lease.
+            "$or": [
+                {"owner": instance_id},
+                {"owner": None},
+                {"lease_until": {"$lt": moment}},
+            ],
+        },
+        {"$set": {"owner": instance_id, "lease_until": moment + timedelta(seconds=lease)}},
+        sort=[("_id", 1)],
+        return_document=True,
+    )
+    return None if doc is None else FanoutJob._from_son(doc)
+
+
+def claim_job_by_id(job_id, instance_id, lease):
+    """Take the new job `job_id` for this instance (the request that made it writes it)."""
+    FanoutJob.objects(id=job_id).update_one(
+        set__owner=instance_id, set__lease_until=now() + timedelta(seconds=lease)
+    )
+
+
+def run(job, outbox: Outbox, *, instance_id, batch_size, lease):
+    """Write `job` to the end, renewing its lease per batch; False if it was taken over."""
+    while job.state == "running":
+        job.lease_until = now() + timedelta(seconds=lease)
+        still_ours = FanoutJob.objects(id=job.id, owner=instance_id).update_one(
+            set__lease_until=job.lease_until
+        )
+        if not still_ours:
+            return False
+        write_batch(job, outbox, limit=batch_size)
+    return True
+
+
+class FanoutWorker(BackgroundLoop):
+    """Writes this instance's fan-out jobs, and those instances left behind."""
+
+    name = "herald-fanout"
+    transient_errors = DATABASE_ERRORS
+
+    def __init__(self, outbox: Outbox, *, instance_id, batch_size, lease, poll_interval):
+        super().__init__(poll_interval)
+        self.outbox, self.instance_id = outbox, instance_id
+        self.batch_size, self.lease = batch_size, lease
+
+    def work(self) -> bool:
+        """Write one job to its end; True when there was one (another may wait)."""
+        job = claim_job(self.instance_id, self.lease)
+        if job is None:
+            return False
+        run(
+            job,
+            self.outbox,
+            instance_id=self.instance_id,
+            batch_size=self.batch_size,
+            lease=self.lease,
+        )
+        return True
+
+
+def new_job(*, sender_id, audience, ref, message, type=None, data=None, include_sender=False):
+    """Record a fan-out job (running, owned by nobody yet); returns it."""
+    total = audience_size(audience, ref)
+    if not include_sender and _is_member(audience, ref, sender_id):
+        total -= 1
+    job = FanoutJob(
+        sender_id=sender_id,
+        audience=audience,
+        audience_ref=ref,
+        include_sender=include_sender,
+        message=message,
+        type=type,
+        data=data,
+        total=total,
+    )
+    job.save(force_insert=True)
+    return job
+
+
+def _is_member(audience, ref, user_id):
+    if audience == TOPIC:
+        return Subscription.objects(id=Subscription.key(ref, user_id)).first() is not None
+    return False  # nobody follows themselves

@@ -1,0 +1,1 @@
+"""Posts: short texts users publish, whose authors' followers are notified of each."""
