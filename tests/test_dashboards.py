@@ -9,11 +9,13 @@
   names is one a running Herald exports in a live scrape, counters and
   histogram buckets are read through rate() or increase(), gauges are not, and
   each histogram_quantile() keeps `le`. Every herald_* metric is on the dashboard.
+- What Herald exports passes `promtool check metrics`, Prometheus's lint.
 
 How compose mounts these files is checked in tests/test_docker.py.
 """
 
 import json
+import subprocess
 
 import pytest
 import requests
@@ -99,17 +101,36 @@ def misread_metrics(expr, series):
 def promtool():
     """Runs promtool (built once under .cache/bin, quick when present)."""
     run_script("promtool.sh", "install", timeout=1200)
-    return lambda *args: run_script("promtool.sh", *args, timeout=60)
+
+    def run(*args, stdin=""):
+        result = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "promtool.sh"), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout + result.stderr
+
+    return run
 
 
 @pytest.fixture
-def scraped(own_server):
-    """{series: type} from /metrics of a running Herald that has served a request."""
+def metrics_text(own_server):
+    """/metrics of a running Herald that has served a request."""
     live = own_server(METRICS_PUBLIC=True)
     requests.get(live.url + "/no-such-page", timeout=10)
     response = requests.get(live.url + "/metrics", timeout=15)
     assert response.status_code == 200, response.text
-    return exported_series(response.text)
+    return response.text
+
+
+@pytest.fixture
+def scraped(metrics_text):
+    """{series: type} of that scrape."""
+    return exported_series(metrics_text)
 
 
 # ---- Prometheus ---------------------------------------------------------------------
@@ -214,6 +235,11 @@ def test_the_reader_refuses_what_it_cannot_read():
     for expr in ("sum(rate(herald_frames_sent_total[5m])", "summ(herald_sockets_open)", "$x"):
         with pytest.raises(ValueError):
             read(expr)
+
+
+def test_herald_metrics_pass_promtools_lint(promtool, metrics_text):
+    """Prometheus's naming and exposition rules (units, _total, help), on a live scrape."""
+    promtool("check", "metrics", stdin=metrics_text)
 
 
 def test_promtool_parses_every_dashboard_query(promtool, tmp_path):
