@@ -179,12 +179,25 @@ def test_grafana_reads_prometheus_and_loads_the_dashboard():
     panels = dashboard["panels"]
     ids = [panel["id"] for panel in panels]
     assert len(ids) == len(set(ids)), "panel ids must be unique"
+    cells = [cell for panel in panels for cell in grid_cells(panel)]
+    assert len(cells) == len(set(cells)), "panels overlap"
     for panel in panels:
         if panel["type"] == "row":
             continue
         assert panel["datasource"] == {"type": "prometheus", "uid": source["uid"]}, panel["title"]
         assert panel["targets"], panel["title"]
         assert all(t["datasource"]["uid"] == source["uid"] for t in panel["targets"])
+
+
+def grid_cells(panel):
+    """The cells of Grafana's 24-column grid a panel covers."""
+    place = panel["gridPos"]
+    assert place["x"] + place["w"] <= 24, panel["title"]
+    return [
+        (x, y)
+        for x in range(place["x"], place["x"] + place["w"])
+        for y in range(place["y"], place["y"] + place["h"])
+    ]
 
 
 # ---- the dashboard's queries -------------------------------------------------------
