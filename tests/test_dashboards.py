@@ -8,7 +8,9 @@
   and promtool's own parser through `promtool check rules`): each metric it
   names is one a running Herald exports in a live scrape, counters and
   histogram buckets are read through rate() or increase(), gauges are not, and
-  each histogram_quantile() keeps `le`. Every herald_* metric is on the dashboard.
+  each histogram_quantile() keeps `le`, and each label it selects on or keeps
+  is one of those metrics' (as prometheus.yml relabels them). Every herald_*
+  metric is on the dashboard.
 - What Herald exports passes `promtool check metrics`, Prometheus's lint.
 
 How compose mounts these files is checked in tests/test_docker.py.
@@ -16,12 +18,15 @@ How compose mounts these files is checked in tests/test_docker.py.
 
 import json
 import subprocess
+from typing import NamedTuple
 
 import pytest
 import requests
 import yaml
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.parser import text_string_to_metric_families
 
+from app import metrics
 from tests.support.promql import read
 from tests.support.services import ROOT, run_script
 
@@ -31,8 +36,9 @@ DATASOURCES = DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.
 PROVIDERS = DEPLOY / "grafana" / "provisioning" / "dashboards" / "herald.yml"
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "herald.json"
 
-# Series Prometheus makes itself for every target, not Herald's.
+# Series Prometheus makes itself for every target, not Herald's, and the labels it adds.
 PROMETHEUS_SERIES = {"up", "scrape_duration_seconds", "scrape_samples_scraped"}
+TARGET_LABELS = frozenset({"instance", "job"})
 # Suffixes of the samples of each type, as Prometheus stores them.
 SAMPLE_SUFFIXES = {
     "counter": ("_total",),
@@ -58,31 +64,61 @@ def dashboard_expressions():
     return found
 
 
+class Series(NamedTuple):
+    kind: str  # counter, gauge, histogram...
+    labels: frozenset  # as Prometheus stores them, with the target's and the relabelled
+
+
+def declared_labels():
+    """{family name: label names} as app.metrics declares them (a family may have no sample yet)."""
+    return {
+        collector._name: set(collector._labelnames)
+        for collector in vars(metrics).values()
+        if isinstance(collector, MetricWrapperBase)
+    }
+
+
+def relabelled_instance():
+    """What prometheus.yml calls a metric's own `instance` label (it clashes with the target's)."""
+    (job,) = load_yaml(PROMETHEUS_CONFIG)["scrape_configs"]
+    (rule,) = [
+        r
+        for r in job["metric_relabel_configs"]
+        if "exported_instance" in r.get("source_labels", [])
+    ]
+    return rule["target_label"]
+
+
 def exported_series(metrics_text):
-    """{sample name as Prometheus stores it: metric type} of Herald's families in a scrape."""
+    """{sample name as Prometheus stores it: Series} of Herald's families in a scrape."""
     families = {
-        family.name: family.type
+        family.name: family
         for family in text_string_to_metric_families(metrics_text)
         # The process's own (python_gc_*) are not there under gunicorn.
         if family.name.startswith("herald_")
     }
+    declared, renamed = declared_labels(), relabelled_instance()
     series = {}
-    for name, kind in families.items():
+    for name, family in families.items():
         if name.endswith("_created") and name.removesuffix("_created") in families:
             continue  # a counter's creation time, which the text parser calls a gauge of its own
-        for suffix in SAMPLE_SUFFIXES.get(kind, ("",)):
-            series[name + suffix] = kind
+        labels = declared.get(name, set()).union(*(sample.labels for sample in family.samples))
+        labels = {renamed if label == "instance" else label for label in labels}
+        for suffix in SAMPLE_SUFFIXES.get(family.type, ("",)):
+            extra = {"le"} if suffix == "_bucket" else set()
+            series[name + suffix] = Series(family.type, frozenset(labels | extra | TARGET_LABELS))
     return series
 
 
 def misread_metrics(expr, series):
     """What is wrong with the metrics `expr` reads, given Herald's `series`."""
-    problems = []
+    problems, labels = [], set(TARGET_LABELS)
     reading = read(expr)
     for name, function in reading.metrics:
         if name in PROMETHEUS_SERIES:
             continue
-        kind = series.get(name)
+        kind, labels_of_name = series.get(name, (None, frozenset()))
+        labels |= labels_of_name
         if kind is None:
             problems.append(f"{name} is not exported by Herald")
         elif kind in ("counter", "histogram") and function not in RATE_FUNCTIONS:
@@ -94,6 +130,7 @@ def misread_metrics(expr, series):
             problems.append("histogram_quantile() over something else than _bucket series")
         if not reading.groupings or any("le" not in kept for _, kept in reading.groupings):
             problems.append("histogram_quantile() over an aggregation that drops `le`")
+    problems += [f"label {label} is on none of its metrics" for label in reading.labels - labels]
     return problems
 
 
@@ -228,6 +265,9 @@ def test_every_herald_metric_is_on_the_dashboard(scraped):
         ("sum(rate(herald_notifications_sent_total[5m]))", "is not exported"),
         ("sum(rate(herald_frames_sent[5m]))", "is not exported"),  # stored as _total
         ("sum(herald_frames_sent_total)", "without rate()"),
+        ("sum by (rout) (rate(herald_http_requests_total[5m]))", "label rout is on none"),
+        ('herald_consumer_lag{exported_instance="a"}', "label exported_instance is on none"),
+        ("sum by (reason) (rate(herald_rate_limited_total[5m]))", "label reason is on none"),
         ("rate(herald_sockets_open[5m])", "(gauge) is read with rate()"),
         (
             "histogram_quantile(0.99, sum by (route) "

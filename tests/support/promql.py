@@ -8,6 +8,7 @@ not recognise (a Grafana variable outside a range, a typo'd function) is an
 error, so a dashboard cannot slip an expression past it.
 """
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -36,6 +37,7 @@ FUNCTIONS = {
 }  # fmt: skip
 GROUPING = {"by", "without", "on", "ignoring", "group_left", "group_right"}
 KEYWORDS = {"and", "or", "unless", "bool", "offset"}
+MATCHERS = {"=", "!=", "=~", "!~"}
 
 
 @dataclass
@@ -45,10 +47,16 @@ class Reading:
     metrics: list = field(default_factory=list)  # [(name, function or None)]
     groupings: list = field(default_factory=list)  # [(aggregation, [labels kept])]
     functions: set = field(default_factory=set)
+    matched: set = field(default_factory=set)  # label names in {...} selectors
 
     @property
     def names(self):
         return {name for name, _ in self.metrics}
+
+    @property
+    def labels(self):
+        """Every label name the expression selects on or keeps."""
+        return self.matched | {label for _, kept in self.groupings for label in kept}
 
 
 def tokens(expr):
@@ -73,7 +81,14 @@ def read(expr):
         kind, text = stream[index]
         following = stream[index + 1][1] if index + 1 < len(stream) else None
         if text == "{":
-            index = _skip_to(stream, index, "}")
+            end = _skip_to(stream, index, "}")
+            selector = stream[index + 1 : end]
+            reading.matched |= {
+                name
+                for (kind_, name), (_, operator) in itertools.pairwise(selector)
+                if kind_ == "name" and operator in MATCHERS
+            }
+            index = end
         elif kind == "name" and text in GROUPING and following == "(":
             end = _skip_to(stream, index + 1, ")")
             labels = [t for k, t in stream[index + 2 : end] if k == "name"]
