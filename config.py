@@ -162,6 +162,10 @@ class Config:
         # or anyone when METRICS_PUBLIC is on (for a port only Prometheus reaches).
         self.METRICS_TOKEN = env_str("METRICS_TOKEN")
         self.METRICS_PUBLIC = env_bool("METRICS_PUBLIC", False)
+        # Under gunicorn, a port of its own for /metrics (0: none): gunicorn.conf.py
+        # binds it beside PORT, and a request there reaches /metrics with no token
+        # and nothing else, while /metrics on PORT is a 404. Keep it off the internet.
+        self.METRICS_PORT = env_int("METRICS_PORT", 0)
         # Where each gunicorn worker keeps its metrics so a scrape adds them all up
         # (prometheus-client's multiprocess mode; the library reads the variable
         # itself, at import). gunicorn.conf.py makes a fresh folder when none is given.

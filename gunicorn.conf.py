@@ -5,7 +5,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+_host = os.environ.get("HOST", "127.0.0.1")
+bind = [f"{_host}:{os.environ.get('PORT', '8000')}"]
+# METRICS_PORT: every worker also listens there, for /metrics only (app/monitoring.py).
+_metrics_port = os.environ.get("METRICS_PORT", "").strip()
+if _metrics_port not in ("", "0"):
+    bind.append(f"{os.environ.get('METRICS_HOST', _host)}:{_metrics_port}")
 worker_class = "gevent"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 # gevent's default of 1,000 connections per worker would cap the sockets a worker holds.

@@ -10,7 +10,10 @@ consumer free of bookkeeping, and any worker answers for all: each reads the
 same database and broker.
 
 Access (config.py): the bearer METRICS_TOKEN, an admin's access token, or
-anyone with METRICS_PUBLIC.
+anyone with METRICS_PUBLIC. Or, under gunicorn, METRICS_PORT: a listener of its
+own in every worker that serves /metrics to anyone and nothing else, while the
+main port answers 404 there. The workers serve it, not gunicorn's master,
+because the scrape-time figures need the app's database and broker.
 """
 
 import hmac
@@ -31,7 +34,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from app import cluster, database, metrics, presence
 from app.delivery.backlog import consumer_lag, outbox_backlog
-from app.errors import ErrorSchema, Forbidden
+from app.errors import ErrorSchema, Forbidden, NotFound
 from app.extensions import current_node
 from app.security import BEARER, Blueprint
 
@@ -57,6 +60,8 @@ class Metrics(MethodView):
 
 
 def _authorize():
+    if current_app.config["METRICS_PORT"]:
+        return  # _separate_port let only the metrics port's requests through
     token = current_app.config["METRICS_TOKEN"]
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     if token and scheme.lower() == "bearer" and hmac.compare_digest(presented, token):
@@ -160,6 +165,19 @@ def _started():
     g.herald_started = time.perf_counter()
 
 
+def _separate_port():
+    """With METRICS_PORT, /metrics there and only there: the rest is a 404 on that port."""
+    port = current_app.config["METRICS_PORT"]
+    if not port:
+        return
+    # The socket gunicorn accepted on, not the Host header, which any client writes.
+    accepted = request.environ.get("gunicorn.socket")
+    on_metrics_port = accepted is not None and accepted.getsockname()[1] == port
+    for_metrics = request.url_rule is not None and request.url_rule.rule == "/metrics"
+    if on_metrics_port != for_metrics:
+        raise NotFound("Not found on this port.")
+
+
 def _measured(response):
     """Count the request by its route template (`/api/notifications/<id>`), never its path."""
     route = request.url_rule.rule if request.url_rule is not None else UNMATCHED
@@ -176,4 +194,5 @@ def _measured(response):
 
 def init_app(app):
     app.before_request(_started)
+    app.before_request(_separate_port)
     app.after_request(_measured)

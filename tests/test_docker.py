@@ -5,6 +5,9 @@
   the file without an engine.
 - Every variable given to the herald service is one that config.py or
   gunicorn.conf.py reads, and its broker URLs name adapters of app.brokers.
+- Prometheus and Grafana listen on loopback, get the files of deploy/ where
+  those files say (the scrape's token file is a secret made from Herald's own
+  METRICS_TOKEN); deploy/ itself is checked in tests/test_dashboards.py.
 - The Dockerfile is read statically (stages, user, command, health check, what
   it copies and what .dockerignore lets through), and the files its runtime
   stage holds are started with its own CMD, ENV and HEALTHCHECK.
@@ -23,9 +26,11 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
 from app.brokers import REGISTRY
 from config import CONFIGS, load_config
@@ -36,6 +41,9 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 COMPOSE_SCRIPT = ROOT / "scripts" / "compose.sh"
 
 STRONG_SECRET = "compose-test-secret-0123456789abcdef0123456789"
+METRICS_TOKEN = "compose-test-metrics-token-0123456789"
+# What every compose command needs: no default signing key, and Prometheus needs the token.
+REQUIRED = {"JWT_SECRET_KEY": STRONG_SECRET, "METRICS_TOKEN": METRICS_TOKEN}
 KAFKA_URL = "kafka://kafka:9092"
 AMQP_URL = "amqp://guest:guest@rabbitmq:5672/%2F"
 # Read by gunicorn.conf.py or by load_config() itself rather than a Config attribute.
@@ -49,7 +57,14 @@ PROCESS_SETTINGS = {
     "LOG_LEVEL",
 }
 # Variables docker-compose.yml interpolates; the tests set them explicitly.
-COMPOSE_VARIABLES = ("JWT_SECRET_KEY", "BROKER_URL", "WEB_CONCURRENCY", "LOG_LEVEL")
+COMPOSE_VARIABLES = (
+    "JWT_SECRET_KEY",
+    "METRICS_TOKEN",
+    "BROKER_URL",
+    "WEB_CONCURRENCY",
+    "LOG_LEVEL",
+    "GRAFANA_ADMIN_PASSWORD",
+)
 
 
 # ---- helpers ----------------------------------------------------------------
@@ -206,7 +221,7 @@ def context_files(source):
     ids=["default-kafka", "kafka", "amqp"],
 )
 def test_compose_config_chooses_the_broker_with_one_variable(compose, given, expected):
-    variables = {"JWT_SECRET_KEY": STRONG_SECRET}
+    variables = dict(REQUIRED)
     if given is not None:
         variables["BROKER_URL"] = given
     config = normalized(compose, **variables)
@@ -220,16 +235,18 @@ def test_compose_config_chooses_the_broker_with_one_variable(compose, given, exp
     assert urlsplit(expected).hostname in config["services"]
 
 
-def test_compose_config_refuses_a_missing_or_empty_jwt_secret(compose):
-    for variables in ({}, {"JWT_SECRET_KEY": ""}):
+@pytest.mark.parametrize("name", ["JWT_SECRET_KEY", "METRICS_TOKEN"])
+def test_compose_config_refuses_a_missing_or_empty_required_variable(compose, name):
+    others = {key: value for key, value in REQUIRED.items() if key != name}
+    for variables in (others, {**others, name: ""}):
         result = compose(**variables)
         assert result.returncode != 0, result.stdout
-        assert "JWT_SECRET_KEY" in result.stderr
+        assert name in result.stderr
 
 
 def test_compose_services_wait_for_healthy_dependencies(compose):
-    services = normalized(compose, JWT_SECRET_KEY=STRONG_SECRET)["services"]
-    assert set(services) == {"mongodb", "kafka", "rabbitmq", "herald"}
+    services = normalized(compose, **REQUIRED)["services"]
+    assert set(services) == {"mongodb", "kafka", "rabbitmq", "herald", "prometheus", "grafana"}
 
     herald = services["herald"]
     assert herald["build"]["context"] == str(ROOT)
@@ -285,9 +302,7 @@ def test_herald_broker_urls_name_registered_adapters(compose):
 
 
 def test_herald_environment_passes_production_validation(compose, monkeypatch):
-    environment = normalized(compose, JWT_SECRET_KEY=STRONG_SECRET)["services"]["herald"][
-        "environment"
-    ]
+    environment = normalized(compose, **REQUIRED)["services"]["herald"]["environment"]
     assert environment["HERALD_ENV"] in CONFIGS
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
@@ -299,6 +314,70 @@ def test_herald_environment_passes_production_validation(compose, monkeypatch):
     monkeypatch.setenv("JWT_SECRET_KEY", "too-short")
     with pytest.raises(RuntimeError, match="JWT_SECRET_KEY"):
         load_config()
+
+
+# ---- (b2) Prometheus and Grafana beside Herald ----------------------------------------
+
+
+def bind_mounts(service):
+    """{path in the container: path in the repo, relative} of a service's bind mounts."""
+    return {
+        volume["target"]: Path(volume["source"]).relative_to(ROOT).as_posix()
+        for volume in service["volumes"]
+        if volume["type"] == "bind"
+    }
+
+
+def promtool_release():
+    """The Prometheus release scripts/promtool.sh builds: its module's v0.3XX.Y is 3.XX.Y."""
+    version = re.search(
+        r"^PROMETHEUS_MODULE_VERSION=v0\.(\d)(\d\d)\.(\d+)",
+        (ROOT / "scripts" / "promtool.sh").read_text(),
+        re.M,
+    )
+    return "{}.{}.{}".format(*(int(part) for part in version.groups()))
+
+
+def test_prometheus_and_grafana_listen_on_loopback_only(compose):
+    services = normalized(compose, **REQUIRED)["services"]
+    for name, port in (("prometheus", 9090), ("grafana", 3000)):
+        (published,) = services[name]["ports"]
+        assert published["target"] == port and published["host_ip"] == "127.0.0.1", name
+
+
+def test_prometheus_gets_the_config_and_the_token_herald_gets(compose):
+    config = normalized(compose, **REQUIRED)
+    prometheus = config["services"]["prometheus"]
+    config_file = next(
+        flag.split("=", 1)[1] for flag in prometheus["command"] if flag.startswith("--config.file=")
+    )
+    assert bind_mounts(prometheus)[config_file] == "deploy/prometheus/prometheus.yml"
+    # The token file is a secret made from the very variable Herald's METRICS_TOKEN is.
+    (secret,) = prometheus["secrets"]
+    assert config["secrets"][secret["source"]]["environment"] == "METRICS_TOKEN"
+    raw = normalized(compose, "--no-interpolate")["services"]["herald"]["environment"]
+    assert raw["METRICS_TOKEN"].startswith("${METRICS_TOKEN:?")
+    scrape = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    (job,) = scrape["scrape_configs"]
+    assert job["authorization"]["credentials_file"] == secret["target"]
+    host, port = job["static_configs"][0]["targets"][0].split(":")
+    assert host == "herald" and port == config["services"]["herald"]["environment"]["PORT"]
+    assert config["services"]["grafana"]["depends_on"]["prometheus"]
+    # The config is checked by the promtool of the Prometheus that runs it.
+    assert prometheus["image"] == f"prom/prometheus:v{promtool_release()}"
+
+
+def test_grafana_gets_its_provisioning_and_the_dashboard(compose):
+    grafana = normalized(compose, **REQUIRED)["services"]["grafana"]
+    mounts = bind_mounts(grafana)
+    assert mounts["/etc/grafana/provisioning"] == "deploy/grafana/provisioning"
+    providers = ROOT / "deploy/grafana/provisioning/dashboards/herald.yml"
+    (provider,) = yaml.safe_load(providers.read_text())["providers"]
+    dashboards = provider["options"]["path"]
+    assert mounts[dashboards] == "deploy/grafana/dashboards"
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert (ROOT / mounts[dashboards] / Path(home).relative_to(dashboards)).is_file()
+    assert grafana["environment"]["GF_USERS_ALLOW_SIGN_UP"] == "false"
 
 
 # ---- (c) the Dockerfile -------------------------------------------------------------
