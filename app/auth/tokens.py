@@ -71,7 +71,7 @@ def is_revoked(claims):
     user = User.by_id(claims["sub"])
     g.herald_token_user = user  # the user lookup that follows reuses it
     if user is None:
-        return False  # the lookup then answers "no such user"
+        return True  # a deleted account: every token it had is dead (sockets included)
     if claims.get("ver", 0) != user.token_version:
         return True
     reason = RevokedToken.reason_for(claims["jti"])

@@ -206,3 +206,13 @@ def _purge_old(retention):
         return
     _purged_at = time.monotonic()
     InboxChange.objects(created_at__lt=now() - timedelta(seconds=retention)).delete()
+
+
+def delete_inbox(_app, *, user_id):
+    """`signals.user_deleted`: the user's notifications and their changes go with them.
+
+    What they sent others stays in those inboxes, as a letter outlives its sender.
+    """
+    Notification.objects(user_id=user_id).delete()
+    InboxChange.objects(user_id=user_id).delete()
+    InboxSequence.objects(id=user_id).delete()

@@ -58,3 +58,9 @@ def blockers_among(*, sender_id, recipient_ids):
     return set(
         Block.objects(blocked=sender_id, blocker__in=list(recipient_ids)).distinct("blocker")
     )
+
+
+def delete_blocks_of(_app, *, user_id):
+    """`signals.user_deleted`: the blocks the user made, and those of others against them."""
+    Block.objects(blocker=user_id).delete()
+    Block.objects(blocked=user_id).delete()
