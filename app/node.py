@@ -15,6 +15,7 @@ import logging
 from flask import Flask
 
 from app import extensions, signals
+from app.auth import pictures
 from app.brokers import Broker, create_broker
 from app.conversations import service as conversations
 from app.delivery import outbox
@@ -35,6 +36,7 @@ ACCOUNT_CLEANUPS = (
     inbox.delete_inbox,
     conversations.delete_conversations_of,
     relations.delete_blocks_of,
+    pictures.on_user_deleted,
 )
 
 
