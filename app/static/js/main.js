@@ -1,4 +1,5 @@
-// Herald's browser client: sign in, the live notification list, notify a user, who is online.
+// Herald's browser client: sign in, the live notification list, notify a user, who is online,
+// and one's own profile.
 
 import { HeraldApi } from "./api.js";
 import { LiveConnection } from "./connection.js";
@@ -6,6 +7,7 @@ import { Conversations } from "./conversations.js";
 import { byId, showMessage } from "./dom.js";
 import { Inbox } from "./inbox.js";
 import { PresenceList } from "./presence.js";
+import { ProfilePanel } from "./profile.js";
 import { TokenStore } from "./session.js";
 
 const PRESENCE_REFRESH_MS = 15000; // fallback: a crashed instance sends no offline frame
@@ -40,6 +42,10 @@ const conversations = new Conversations({
     typing: byId("typing-indicator"),
     composer: byId("composer"),
   },
+});
+const profile = new ProfilePanel({
+  api,
+  onDeleted: () => leave("Your account was deleted.", { error: false }),
 });
 const connection = new LiveConnection({
   api,
@@ -313,6 +319,8 @@ async function enter() {
   conversations.signedIn(me);
   presence.clear();
   presence.setSelf(me);
+  profile.clear();
+  profile.show(me);
   showView(true);
   byId("inbox-title").focus();
   try {
@@ -328,7 +336,7 @@ async function enter() {
   presenceTimer = setInterval(() => refreshPresence().catch(() => {}), PRESENCE_REFRESH_MS);
 }
 
-function leave(message = "") {
+function leave(message = "", { error = Boolean(message) } = {}) {
   signedIn = false;
   connection.stop();
   clearInterval(presenceTimer);
@@ -337,8 +345,9 @@ function leave(message = "") {
   inbox.clear();
   conversations.clear();
   presence.clear();
+  profile.clear();
   showView(false);
-  showMessage(byId("login-error"), message, { error: Boolean(message) });
+  showMessage(byId("login-error"), message, { error });
   byId("login-username").focus();
 }
 
@@ -360,6 +369,10 @@ onSubmit("notify-form", sendNotification);
 onSubmit("edit-form", editLastSent);
 onSubmit("new-conversation-form", openConversation);
 onSubmit("composer-form", sendComposed);
+onSubmit("profile-form", (form) => profile.save(form));
+onSubmit("picture-form", (form) => profile.upload(form));
+onSubmit("delete-account-form", (form) => profile.deleteAccount(form));
+byId("remove-picture").addEventListener("click", () => profile.removePicture());
 byId("retract").addEventListener("click", retractLastSent);
 byId("mark-all-read").addEventListener("click", markAllRead);
 byId("logout").addEventListener("click", () => leave());
