@@ -13,6 +13,8 @@ import pytest
 import websocket
 from PIL import Image
 
+from tests.support.clients import Api
+
 ERROR_SHAPE = {"code", "status", "message", "errors"}
 POLICY_VIOLATION = 1008
 PROFILE_FIELDS = ("username", "email", "displayName", "bio", "pictureUrl")
@@ -233,3 +235,22 @@ def test_a_new_socket_of_a_deleted_user_is_refused(server, api, alice):
 
 def _bearer(token):
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("how", ["delete", "logout-everywhere"])
+def test_a_socket_on_another_instance_is_closed_too(own_server, sockets, how):
+    """The other instance checks the revoked token from its broker consumer, outside any
+    request, and after a deletion once the user may be gone: a token whose user no
+    longer exists counts as revoked."""
+    broker_url = f"memory://{uuid.uuid4().hex}"
+    here, there = own_server(BROKER_URL=broker_url), own_server(BROKER_URL=broker_url)
+    api = Api(here.url)
+    alice = api.register("alice")
+    socket = sockets(there.url, alice)
+    assert socket.receive_type("ready") is not None
+    if how == "delete":
+        assert _delete_me(api, alice, alice.password).status_code == 204
+    else:
+        logout = api.post("/api/logout", account=alice, json={"everywhere": True})
+        assert logout.status_code == 204
+    assert socket.wait_closed(10) == POLICY_VIOLATION
