@@ -142,7 +142,7 @@ class Config:
         # MAX_CONTENT_LENGTH), the most pixels an upload may declare (decompression
         # bombs), the longest side kept, and how long clients may cache one unchecked.
         self.PICTURE_MAX_BYTES = env_int("PICTURE_MAX_BYTES", 2 * 1024 * 1024)
-        self.PICTURE_MAX_PIXELS = env_int("PICTURE_MAX_PIXELS", 40_000_000)
+        self.PICTURE_MAX_PIXELS = env_int("PICTURE_MAX_PIXELS", 25_000_000)
         self.PICTURE_MAX_SIDE = env_int("PICTURE_MAX_SIDE", 512)
         self.PICTURE_CACHE_MAX_AGE = env_int("PICTURE_CACHE_MAX_AGE", 300)
         self.NOTIFICATION_DATA_MAX_BYTES = env_int("NOTIFICATION_DATA_MAX_BYTES", 4096)

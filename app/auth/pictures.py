@@ -5,14 +5,18 @@ declared type), its EXIF and other metadata are dropped (camera, GPS position),
 it is turned upright by its EXIF orientation first and shrunk to at most
 `max_side` pixels on its longest side. The result is a WebP of a few tens of
 kilobytes, stored in MongoDB beside the user and served with its hash as ETag.
+A decoded upload takes up to 4 bytes a pixel, so PICTURE_MAX_PIXELS bounds the
+memory one upload can take as well as refusing decompression bombs.
 """
 
+import functools
 import hashlib
 import io
 
 from PIL import Image, ImageOps
 
 from app.auth.models import Picture, User
+from app.concurrency import run_blocking
 from app.errors import NotFound, PayloadTooLarge, Unprocessable, UnsupportedMediaType
 
 ACCEPTED_TYPES = ("image/png", "image/jpeg", "image/webp")
@@ -80,7 +84,9 @@ def set_picture(user, *, upload, max_bytes, max_pixels, max_side):
     data = upload.stream.read(max_bytes + 1)
     if len(data) > max_bytes:  # the request's own limit normally answered already
         raise PayloadTooLarge(f"A picture may have at most {max_bytes} bytes.")
-    encoded, width, height = reencode(data, max_pixels=max_pixels, max_side=max_side)
+    # Decoding is C work of up to a few hundred milliseconds: off the gevent hub.
+    work = functools.partial(reencode, data, max_pixels=max_pixels, max_side=max_side)
+    encoded, width, height = run_blocking(work)
     etag = hashlib.sha256(encoded).hexdigest()[:32]
     Picture(
         id=user.id,

@@ -10,6 +10,9 @@ import os
 import pytest
 from PIL import Image
 
+from tests.support.clients import Api
+from tests.support.processes import HeraldProcess, herald_env
+
 ERROR_SHAPE = {"code", "status", "message", "errors"}
 MAX_BYTES = 2 * 1024 * 1024
 
@@ -172,3 +175,17 @@ def test_uploading_needs_a_token(api):
         files={"picture": ("a.png", image_bytes((8, 8), "PNG"), "image/png")},
     )
     assert_error(response, 401)
+
+
+@pytest.mark.slow
+def test_under_gunicorn_the_picture_is_decoded_off_the_hub(mongodb_uri):
+    """Under the gevent worker the decoding runs in gevent's native thread pool
+    (`run_blocking`); the threaded test server calls it directly."""
+    with HeraldProcess(herald_env(mongodb_uri)).start() as herald:
+        api = Api(herald.url)
+        alice = api.register("alice")
+        assert_error(upload(api, alice, b"not a picture", "image/png"), 422)
+        response = upload(api, alice, noise_png(700), "image/png")
+        assert response.status_code == 200, response.text
+        kept = Image.open(io.BytesIO(api.get(response.json()["pictureUrl"]).content))
+        assert (kept.format, kept.size) == ("WEBP", (512, 512))
