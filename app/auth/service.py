@@ -161,6 +161,8 @@ def list_users(*, page, per_page, username=None, online=None):
 def ensure_admin(*, username, email, password, rounds):
     """Create the admin account, or promote and re-password an existing one."""
     user = User.objects(username=username).first()
+    if user is None:  # an admin who renamed themselves (PATCH /api/users/me) keeps the email
+        user = User.objects(email=email.strip().lower()).first()
     if user is None:
         try:
             return register_user(

@@ -254,3 +254,24 @@ def test_a_socket_on_another_instance_is_closed_too(own_server, sockets, how):
         logout = api.post("/api/logout", account=alice, json={"everywhere": True})
         assert logout.status_code == 204
     assert socket.wait_closed(10) == POLICY_VIOLATION
+
+
+def test_a_renamed_bootstrap_admin_is_found_again_at_the_next_start(own_server):
+    name = f"boss_{uuid.uuid4().hex[:8]}"
+    settings = {
+        "ADMIN_USERNAME": name,
+        "ADMIN_EMAIL": f"{name}@example.test",
+        "ADMIN_PASSWORD": "boss-password-1",
+        "BACKGROUND_TASKS": False,
+    }
+    api = Api(own_server(**settings).url)
+    tokens = api.post("/api/login", json={"username": name, "password": "boss-password-1"})
+    bearer = _bearer(tokens.json()["access_token"])
+    renamed = api.request("PATCH", "/api/users/me", headers=bearer, json={"username": name + "_x"})
+    assert renamed.status_code == 200, renamed.text
+
+    again = Api(own_server(**settings).url)  # the same settings: no second admin, no crash
+    login = again.post("/api/login", json={"username": name + "_x", "password": "boss-password-1"})
+    assert login.status_code == 200, login.text
+    me = again.get("/api/users/me", headers=_bearer(login.json()["access_token"])).json()
+    assert (me["id"], me["role"]) == (renamed.json()["id"], "admin")
