@@ -145,6 +145,13 @@ class Config:
         self.PROXY_COUNT = env_int("PROXY_COUNT", 0)
         self.MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 64 * 1024)
         self.JSON_MAX_DEPTH = env_int("JSON_MAX_DEPTH", 32)
+        # Profile pictures: the upload route's own body limit (every other route keeps
+        # MAX_CONTENT_LENGTH), the most pixels an upload may declare (decompression
+        # bombs), the longest side kept, and how long clients may cache one unchecked.
+        self.PICTURE_MAX_BYTES = env_int("PICTURE_MAX_BYTES", 2 * 1024 * 1024)
+        self.PICTURE_MAX_PIXELS = env_int("PICTURE_MAX_PIXELS", 25_000_000)
+        self.PICTURE_MAX_SIDE = env_int("PICTURE_MAX_SIDE", 512)
+        self.PICTURE_CACHE_MAX_AGE = env_int("PICTURE_CACHE_MAX_AGE", 300)
         self.NOTIFICATION_DATA_MAX_BYTES = env_int("NOTIFICATION_DATA_MAX_BYTES", 4096)
         self.BROADCAST_MAX_RECIPIENTS = env_int("BROADCAST_MAX_RECIPIENTS", 10000)
 

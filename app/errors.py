@@ -55,6 +55,14 @@ class Unauthorized(HeraldError):
     status_code = 401
 
 
+class PayloadTooLarge(HeraldError):
+    status_code = 413
+
+
+class UnsupportedMediaType(HeraldError):
+    status_code = 415
+
+
 class Unprocessable(HeraldError):
     status_code = 422
 

@@ -15,17 +15,34 @@ import logging
 from flask import Flask
 
 from app import extensions, signals
+from app.audiences import service as audiences
 from app.audiences.fanout import FanoutWorker
+from app.auth import pictures
 from app.brokers import Broker, create_broker
+from app.conversations import service as conversations
 from app.delivery import outbox
 from app.delivery.announce import Announcer
 from app.delivery.consumer import EventConsumer
 from app.delivery.relay import OutboxRelay
+from app.notifications import inbox
+from app.posts import service as posts
 from app.realtime.dispatch import EventDispatcher
 from app.realtime.heartbeat import PresenceHeartbeat, SocketUpkeep
 from app.realtime.hub import SocketHub
+from app.relations import service as relations
 
 logger = logging.getLogger(__name__)
+
+# What each domain deletes with an account (`signals.user_deleted`); a new domain
+# that stores something of a user's adds its handler here.
+ACCOUNT_CLEANUPS = (
+    inbox.delete_inbox,
+    conversations.delete_conversations_of,
+    relations.delete_relations_of,
+    audiences.delete_audiences_of,
+    posts.delete_posts_of,
+    pictures.on_user_deleted,
+)
 
 
 class Node:
@@ -122,6 +139,8 @@ def init_app(app: Flask) -> Node:
     node = Node(app.config)
     app.extensions[extensions.NODE] = node
     signals.tokens_revoked.connect(node.on_tokens_revoked, sender=app)
+    for cleanup in ACCOUNT_CLEANUPS:
+        signals.user_deleted.connect(cleanup, sender=app)
     if app.config["BACKGROUND_TASKS"]:
         node.start()
         atexit.register(node.stop)

@@ -86,7 +86,9 @@ class Caller:
 
     Some operations end the caller's session (logout, a spent refresh token, a
     password change); the caller then logs in again, so the next case is
-    authenticated like the others.
+    authenticated like the others. A profile change may rename the caller, who
+    then signs in under the new name; the account's deletion is never confirmed
+    with the real password (it would end the run's caller).
     """
 
     def __init__(self, api, account, peer, spare, *, is_admin=False):
@@ -146,6 +148,9 @@ class Caller:
                 access_token=tokens["access_token"],
                 refresh_token=tokens["refresh_token"],
             )
+        elif status == 200 and path == "/api/users/me" and case.method == "PATCH":
+            user = response.json()  # a new username or email: sign in with it from now on
+            self.account = replace(self.account, username=user["username"], email=user["email"])
         elif status == 401 or (path == "/api/logout" and status == 204):
             account = self.account
             self.account = self.api.login(

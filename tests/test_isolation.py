@@ -7,7 +7,8 @@ users' ids, mark-all-read, unread count, marking read over the socket, a
 sender's edit and retraction; direct messages between any two, the history and
 the list of conversations, reading up to any message id, another
 conversation's included; topics, their subscribers and notifications, follows,
-posts and their deletion), while each user holds a real WebSocket. The
+posts and their deletion; each user editing their own profile), while each
+user holds a real WebSocket. The
 test keeps a model of what every user owns; every page, item, count and frame
 must match it exactly (ids, read state, totals, newest first), nothing of one
 user may reach another (a message only its two participants), and each
@@ -69,6 +70,7 @@ class IsolationMachine(RuleBasedStateMachine):
         self.topics = {}  # topic key -> {"owner": user id, "members": set of user ids}
         self.follows = set()  # (follower id, followed id)
         self.posts = {}  # post id -> author id, while it exists
+        self.profiles = {}  # user id -> (displayName, bio) as that user last set them
 
     # --- set-up -----------------------------------------------------------------------
 
@@ -416,6 +418,25 @@ class IsolationMachine(RuleBasedStateMachine):
             return
         assert response.status_code == 204, response.text
         del self.posts[post_id]
+
+    @rule(
+        user=users,
+        display_name=st.none() | st.text(min_size=1, max_size=20).filter(str.strip),
+        bio=st.text(max_size=40),
+    )
+    def edit_profile(self, user, display_name, bio):
+        """A user edits their own profile (there is no way to name another's); every
+        profile must then read as its own user last set it."""
+        body = {"displayName": display_name, "bio": bio}
+        response = self.api.request("PATCH", "/api/users/me", account=user, json=body)
+        assert response.status_code == 200, response.text
+        self.profiles[user.id] = (display_name, bio)
+        for account in self.accounts.values():
+            listed = self.api.get(
+                "/api/users", account=user, params={"username": account.username}
+            ).json()["items"]
+            shown = [(u["id"], u["displayName"], u["bio"]) for u in listed]
+            assert shown == [(account.id, *self.profiles.get(account.id, (None, "")))], shown
 
     # --- end of each example ----------------------------------------------------------
 

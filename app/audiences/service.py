@@ -205,3 +205,11 @@ def job_view(job, outbox: Outbox):
         "created_at": job.created_at,
         "finished_at": job.finished_at,
     }
+
+
+def delete_audiences_of(_app, *, user_id):
+    """`signals.user_deleted`: the user's subscriptions, and the topics they owned."""
+    Subscription.objects(user_id=user_id).delete()
+    for topic in Topic.objects(owner_id=user_id).only("id"):
+        Subscription.objects(topic=topic.id).delete()
+        topic.delete()

@@ -20,6 +20,11 @@ class User(me.Document):
     # change, "log out everywhere") revokes all of the user's tokens at once.
     token_version = me.IntField(required=True, default=0)
     created_at = me.DateTimeField(required=True, default=utcnow)
+    display_name = me.StringField(max_length=64)
+    bio = me.StringField(max_length=500)
+    # The ETag of the user's `Picture`, or None without one: user views build the
+    # picture's URL from it without reading the picture itself.
+    picture_etag = me.StringField()
 
     meta = {"collection": "users", "indexes": ["created_at"]}
 
@@ -61,3 +66,17 @@ class RevokedToken(me.Document):
         authenticated request, so one `_id` lookup in pymongo (see `User.by_id`)."""
         doc = cls._get_collection().find_one({"_id": jti}, {"reason": 1})
         return None if doc is None else doc["reason"]
+
+
+class Picture(me.Document):
+    """A user's profile picture, as Herald re-encoded it (`app.auth.pictures`)."""
+
+    id = me.StringField(primary_key=True)  # the user's id: one picture each
+    data = me.BinaryField(required=True)
+    content_type = me.StringField(required=True)
+    etag = me.StringField(required=True)  # a hash of `data`
+    width = me.IntField(required=True)
+    height = me.IntField(required=True)
+    updated_at = me.DateTimeField(required=True, default=utcnow)
+
+    meta = {"collection": "pictures"}

@@ -1,11 +1,11 @@
 """Auth and user endpoints: thin views over `app.auth.service`."""
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_jwt_extended import current_user, get_jwt
 
-from app import ratelimit, signals
-from app.auth import schemas, service, tokens
+from app import ratelimit, request_limits, signals
+from app.auth import pictures, schemas, service, tokens
 from app.errors import ErrorSchema
 from app.security import Blueprint
 
@@ -103,6 +103,79 @@ class Me(MethodView):
     def get(self):
         """The signed-in user, with their live `connected` state"""
         return service.describe_user(current_user)
+
+    @blp.authenticated
+    @blp.arguments(schemas.ProfileUpdateSchema)
+    @blp.response(200, schemas.UserSchema)
+    @blp.alt_response(409, schema=ErrorSchema, description="Username or email taken")
+    def patch(self, body):
+        """Change one's username, email, display name or bio"""
+        return service.describe_user(service.update_profile(current_user, **body))
+
+    @blp.authenticated
+    @blp.arguments(schemas.AccountDeletionSchema)
+    @blp.response(204)
+    @blp.alt_response(403, schema=ErrorSchema, description="Wrong password: nothing deleted")
+    @blp.doc(
+        description="Deletes the account with its notifications, messages, conversations, "
+        "blocks and picture; every token is revoked and every socket closed."
+    )
+    def delete(self, body):
+        """Delete one's account, confirmed by the password"""
+        app = current_app._get_current_object()
+        service.delete_account(current_user, password=body["password"], app=app)
+
+
+@blp.route("/users/me/picture")
+class MyPicture(MethodView):
+    @blp.authenticated
+    @blp.arguments(schemas.PictureUploadSchema, location="files")
+    @blp.response(200, schemas.UserSchema)
+    @blp.alt_response(413, schema=ErrorSchema, description="Larger than PICTURE_MAX_BYTES")
+    @blp.alt_response(415, schema=ErrorSchema, description="Not multipart, or not PNG/JPEG/WebP")
+    @blp.alt_response(422, schema=ErrorSchema, description="Not a picture Herald can decode")
+    @request_limits.accepts_upload("PICTURE_MAX_BYTES")
+    def put(self, files):
+        """Upload one's picture: re-encoded as WebP, at most PICTURE_MAX_SIDE pixels a side"""
+        config = current_app.config
+        user = pictures.set_picture(
+            current_user,
+            upload=files["picture"],
+            max_bytes=config["PICTURE_MAX_BYTES"],
+            max_pixels=config["PICTURE_MAX_PIXELS"],
+            max_side=config["PICTURE_MAX_SIDE"],
+        )
+        return service.describe_user(user)
+
+    @blp.authenticated
+    @blp.response(204)
+    def delete(self):
+        """Remove one's picture (idempotent)"""
+        pictures.remove_picture(current_user)
+
+
+PICTURE_RESPONSES = {
+    "200": {
+        "description": "The picture",
+        "content": {pictures.STORED_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+    },
+    "304": {"description": "Not modified since the ETag given in If-None-Match"},
+}
+
+
+@blp.route("/users/<user_id>/picture")
+class UserPicture(MethodView):
+    @blp.doc(responses=PICTURE_RESPONSES)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such user, or no picture")
+    def get(self, user_id):
+        """A user's picture, for anyone (an <img> sends no token); cached by its ETag"""
+        picture = pictures.get_picture(user_id)
+        response = Response(picture.data, mimetype=picture.content_type)
+        response.set_etag(picture.etag)
+        response.cache_control.public = True
+        response.cache_control.max_age = current_app.config["PICTURE_CACHE_MAX_AGE"]
+        response.cache_control.must_revalidate = True
+        return response.make_conditional(request)
 
 
 @blp.route("/users")

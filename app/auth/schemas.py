@@ -1,6 +1,7 @@
 """Request and response bodies of the auth API."""
 
 import marshmallow as ma
+from flask_smorest.fields import Upload
 from marshmallow import validate
 
 from app.pagination import PageArgsSchema, page_schema
@@ -22,15 +23,63 @@ def new_password_field():
     )
 
 
-class RegisterSchema(ma.Schema):
-    username = ma.fields.String(
-        required=True,
+def username_field(**kwargs):
+    return ma.fields.String(
         validate=validate.Regexp(
             USERNAME_PATTERN, error="3 to 32 characters of letters, digits, '_', '.' or '-'."
         ),
+        **kwargs,
     )
-    email = ma.fields.Email(required=True, validate=validate.Length(max=254))
+
+
+def email_field(**kwargs):
+    return ma.fields.Email(validate=validate.Length(max=254), **kwargs)
+
+
+def not_blank(text):
+    if text is not None and not text.strip():
+        raise ma.ValidationError("Must not be only spaces.")
+
+
+class RegisterSchema(ma.Schema):
+    username = username_field(required=True)
+    email = email_field(required=True)
     password = new_password_field()
+
+
+class ProfileUpdateSchema(ma.Schema):
+    """What a user may change of their own profile; at least one field."""
+
+    username = username_field()
+    email = email_field()
+    display_name = ma.fields.String(
+        data_key="displayName",
+        allow_none=True,
+        validate=[validate.Length(min=1, max=64), not_blank],
+        metadata={"description": "Shown instead of the username; null removes it"},
+    )
+    bio = ma.fields.String(validate=validate.Length(max=500))
+
+    @ma.validates_schema
+    def something_to_change(self, data, **kwargs):
+        if not data:
+            raise ma.ValidationError("Give at least one field to change.", "_schema")
+
+
+class AccountDeletionSchema(ma.Schema):
+    password = ma.fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(min=1, max=128),
+        metadata={"description": "The account's password, to confirm"},
+    )
+
+
+class PictureUploadSchema(ma.Schema):
+    picture = Upload(
+        required=True,
+        metadata={"description": "A PNG, JPEG or WebP image (its part's Content-Type says which)"},
+    )
 
 
 class LoginSchema(ma.Schema):
@@ -60,6 +109,13 @@ class UserSchema(ma.Schema):
     role = ma.fields.String()
     connected = ma.fields.Boolean()
     createdAt = ma.fields.DateTime(attribute="created_at")
+    displayName = ma.fields.String(attribute="display_name", allow_none=True)
+    bio = ma.fields.String()
+    pictureUrl = ma.fields.String(
+        attribute="picture_url",
+        allow_none=True,
+        metadata={"description": "The picture's URL (versioned), null without one"},
+    )
 
 
 class PublicUserSchema(ma.Schema):

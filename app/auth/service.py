@@ -5,10 +5,11 @@ import logging
 import bcrypt
 from mongoengine.errors import NotUniqueError
 
-from app import presence
+from app import presence, signals
+from app.auth import tokens
 from app.auth.models import User
 from app.auth.schemas import PASSWORD_MAX_BYTES
-from app.errors import Conflict, NotFound, Unauthorized
+from app.errors import Conflict, Forbidden, NotFound, Unauthorized
 from app.pagination import page_of
 
 logger = logging.getLogger(__name__)
@@ -29,16 +30,21 @@ def password_matches(password, password_hash):
     return bcrypt.checkpw(encoded, password_hash.encode())
 
 
-def register_user(*, username, email, password, rounds, role="user"):
-    """Create a user; 409 when the username or email is taken."""
-    email = email.strip().lower()
+def _ensure_free(*, username=None, email=None, user_id=None):
+    """409 when another user than `user_id` has this username or email."""
     taken = {}
-    if User.objects(username=username).first():
+    if username and User.objects(username=username, id__ne=user_id).first():
         taken["username"] = ["This username is taken."]
-    if User.objects(email=email).first():
+    if email and User.objects(email=email, id__ne=user_id).first():
         taken["email"] = ["This email is already registered."]
     if taken:
         raise Conflict("The username or email is already registered.", errors=taken)
+
+
+def register_user(*, username, email, password, rounds, role="user"):
+    """Create a user; 409 when the username or email is taken."""
+    email = email.strip().lower()
+    _ensure_free(username=username, email=email)
     user = User(username=username, email=email, role=role)
     user.password_hash = hash_password(password, rounds=rounds)
     try:
@@ -70,6 +76,37 @@ def change_password(user, *, current_password, new_password, rounds):
     return user
 
 
+def update_profile(user, **changes):
+    """Change some of `username`, `email`, `display_name`, `bio`; 409 (and no change)
+    when the username or email is another user's."""
+    if changes.get("email"):
+        changes["email"] = changes["email"].strip().lower()
+    _ensure_free(username=changes.get("username"), email=changes.get("email"), user_id=user.id)
+    updates = {f"set__{name}": value for name, value in changes.items()}
+    try:
+        User.objects(id=user.id).update_one(**updates)
+    except NotUniqueError:  # taken by a concurrent update or registration
+        raise Conflict("The username or email is already registered.") from None
+    user.reload()
+    return user
+
+
+def delete_account(user, *, password, app):
+    """Delete `user` and all they own, once their password confirms it (403 otherwise).
+
+    Their tokens are revoked first, so no request of theirs gets in while the
+    domains delete what is theirs (`signals.user_deleted`), and their sockets close.
+    A deletion that fails half-way can be retried: the password still works.
+    """
+    if not password_matches(password, user.password_hash):
+        raise Forbidden("The password is wrong; nothing was deleted.")
+    tokens.revoke_all(user)
+    signals.tokens_revoked.send(app, user_id=user.id)
+    signals.user_deleted.send(app, user_id=user.id)
+    User.objects(id=user.id).delete()
+    logger.info("User %s deleted their account", user.id)
+
+
 def get_user(user_id):
     user = User.objects(id=user_id).first()
     if user is None:
@@ -90,7 +127,18 @@ def user_view(user, *, online):
         "role": user.role,
         "connected": online,
         "created_at": user.created_at,
+        "display_name": user.display_name,
+        "bio": user.bio or "",
+        "picture_url": picture_url(user),
     }
+
+
+def picture_url(user):
+    """The URL of `user`'s picture, versioned by its ETag so a new one is never cached
+    under the old one's URL; None without a picture."""
+    if not user.picture_etag:
+        return None
+    return f"/api/users/{user.id}/picture?v={user.picture_etag[:12]}"
 
 
 def list_users(*, page, per_page, username=None, online=None):
@@ -113,6 +161,8 @@ def list_users(*, page, per_page, username=None, online=None):
 def ensure_admin(*, username, email, password, rounds):
     """Create the admin account, or promote and re-password an existing one."""
     user = User.objects(username=username).first()
+    if user is None:  # an admin who renamed themselves (PATCH /api/users/me) keeps the email
+        user = User.objects(email=email.strip().lower()).first()
     if user is None:
         try:
             return register_user(

@@ -11,7 +11,7 @@ carried by each token, revokes all of them at once.
 
 from datetime import UTC, datetime
 
-from flask import g
+from flask import g, has_app_context
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 
 from app.auth.models import RevokedToken, User
@@ -69,9 +69,10 @@ def revoke_all(user):
 def is_revoked(claims):
     """True when the token was revoked, or issued before its user's last revoke-all."""
     user = User.by_id(claims["sub"])
-    g.herald_token_user = user  # the user lookup that follows reuses it
+    if has_app_context():  # not in a broker consumer checking another instance's revocation
+        g.herald_token_user = user  # the request's user lookup that follows reuses it
     if user is None:
-        return False  # the lookup then answers "no such user"
+        return True  # a deleted account: every token it had is dead (sockets included)
     if claims.get("ver", 0) != user.token_version:
         return True
     reason = RevokedToken.reason_for(claims["jti"])

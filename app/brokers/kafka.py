@@ -353,7 +353,13 @@ class KafkaBroker(Broker):
             raise BrokerUnavailable(f"Kafka subscription to {topic!r} failed: {error}") from error
 
     def backlog(self, topic, groups):
-        return group_lag(self._admin_client(), topic, groups, timeout=self.check_timeout)
+        try:
+            return group_lag(self._admin_client(), topic, groups, timeout=self.check_timeout)
+        except BrokerUnavailable:
+            # After a broker restart, an admin client kept timing out on the group
+            # coordinator for minutes (while metadata calls worked): start a new one.
+            self._admin = None
+            raise
 
     def check(self):
         admin = self._admin_client()

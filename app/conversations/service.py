@@ -222,3 +222,10 @@ def missed_since(*, user_id, since, limit, outbox: Outbox, publish_wait=0.0):
         return sorted(found, key=lambda m: m.id, reverse=True)[: limit + 1]
 
     return missed.published_after(newest, limit=limit, outbox=outbox, publish_wait=publish_wait)
+
+
+def delete_conversations_of(_app, *, user_id):
+    """`signals.user_deleted`: every conversation the user took part in, with its messages,
+    sent or received: the other participant keeps no one-sided half of it."""
+    Message.objects(Q(sender_id=user_id) | Q(recipient_id=user_id)).delete()
+    Conversation.objects(participants=user_id).delete()

@@ -218,3 +218,13 @@ def _purge_old(retention):
         reached = current_seq(user_id)
         InboxSequence.objects(id=user_id).update_one(upsert=True, set__seq=reached)
         old.filter(user_id=user_id).delete()
+
+
+def delete_inbox(_app, *, user_id):
+    """`signals.user_deleted`: the user's notifications and their changes go with them.
+
+    What they sent others stays in those inboxes, as a letter outlives its sender.
+    """
+    Notification.objects(user_id=user_id).delete()
+    InboxChange.objects(user_id=user_id).delete()
+    InboxSequence.objects(id=user_id).delete()

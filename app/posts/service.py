@@ -67,3 +67,8 @@ def delete(*, post_id, user_id, is_admin):
     if post.author_id != user_id and not is_admin:
         raise Forbidden("Only its author (or an admin) may delete a post.")
     post.delete()
+
+
+def delete_posts_of(_app, *, user_id):
+    """`signals.user_deleted`: the user's posts."""
+    Post.objects(author_id=user_id).delete()

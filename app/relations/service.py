@@ -121,3 +121,11 @@ def profile(*, user_id, viewer_id):
 def is_follower(*, follower_id, followed_id):
     key = Follow.key(follower_id, followed_id)
     return Follow._get_collection().find_one({"_id": key}, {"_id": 1}) is not None
+
+
+def delete_relations_of(_app, *, user_id):
+    """`signals.user_deleted`: the user's blocks and follows, both ways."""
+    Block.objects(blocker=user_id).delete()
+    Block.objects(blocked=user_id).delete()
+    Follow.objects(follower=user_id).delete()
+    Follow.objects(followed=user_id).delete()

@@ -175,7 +175,7 @@ def test_a_broker_outage_loses_no_accepted_notification(broker, heralds, sockets
     received = collect(socket_, len(accepted), timeout=90)
     assert sorted(received) == sorted(accepted)
     assert socket_.drain(1.0) == [], "a socket got a notification twice"
-    assert wait_until(lambda: api.get("/readyz").status_code == 200, 60)
+    assert wait_until(lambda: api.get("/readyz").status_code == 200, 60), api.get("/readyz").text
 
 
 def test_with_the_database_down_requests_get_503_and_nothing_is_half_written(heralds):

@@ -36,16 +36,18 @@ export class HeraldApi {
     this.onSessionExpired = onSessionExpired ?? (() => {});
   }
 
+  // `body` goes as JSON; a FormData (an upload) goes as multipart, its type set by fetch.
   async #send(method, path, { body, bearer } = {}) {
     const headers = { Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const multipart = body instanceof FormData;
+    if (body !== undefined && !multipart) headers["Content-Type"] = "application/json";
     if (bearer) headers.Authorization = `Bearer ${bearer}`;
     let response;
     try {
       response = await fetch(path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined || multipart ? body : JSON.stringify(body),
         cache: "no-store",
       });
     } catch {
@@ -108,6 +110,25 @@ export class HeraldApi {
 
   me() {
     return this.call("GET", "/api/users/me");
+  }
+
+  // `{ username, email, displayName, bio }`, any of them: the user as it is now.
+  updateProfile(changes) {
+    return this.call("PATCH", "/api/users/me", changes);
+  }
+
+  uploadPicture(file) {
+    const form = new FormData();
+    form.append("picture", file);
+    return this.call("PUT", "/api/users/me/picture", form);
+  }
+
+  removePicture() {
+    return this.call("DELETE", "/api/users/me/picture");
+  }
+
+  deleteAccount(password) {
+    return this.call("DELETE", "/api/users/me", { password });
   }
 
   findUser(username) {

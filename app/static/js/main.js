@@ -1,4 +1,5 @@
-// Herald's browser client: sign in, the live notification list, notify a user, who is online.
+// Herald's browser client: sign in, the live notification list, notify a user, who is online,
+// and one's own profile.
 
 import { HeraldApi } from "./api.js";
 import { LiveConnection } from "./connection.js";
@@ -6,6 +7,7 @@ import { Conversations } from "./conversations.js";
 import { byId, showMessage } from "./dom.js";
 import { Inbox } from "./inbox.js";
 import { PresenceList } from "./presence.js";
+import { ProfilePanel } from "./profile.js";
 import { TokenStore } from "./session.js";
 import { Social } from "./social.js";
 
@@ -46,6 +48,10 @@ const conversations = new Conversations({
     typing: byId("typing-indicator"),
     composer: byId("composer"),
   },
+});
+const profile = new ProfilePanel({
+  api,
+  onDeleted: () => leave("Your account was deleted.", { error: false }),
 });
 const connection = new LiveConnection({
   api,
@@ -353,6 +359,8 @@ async function enter() {
   social.signedIn(me);
   presence.clear();
   presence.setSelf(me);
+  profile.clear();
+  profile.show(me);
   showView(true);
   byId("inbox-title").focus();
   try {
@@ -368,7 +376,7 @@ async function enter() {
   presenceTimer = setInterval(() => refreshPresence().catch(() => {}), PRESENCE_REFRESH_MS);
 }
 
-function leave(message = "") {
+function leave(message = "", { error = Boolean(message) } = {}) {
   signedIn = false;
   connection.stop();
   clearInterval(presenceTimer);
@@ -378,8 +386,9 @@ function leave(message = "") {
   conversations.clear();
   social.clear();
   presence.clear();
+  profile.clear();
   showView(false);
-  showMessage(byId("login-error"), message, { error: Boolean(message) });
+  showMessage(byId("login-error"), message, { error });
   byId("login-username").focus();
 }
 
@@ -403,6 +412,10 @@ onSubmit("new-conversation-form", openConversation);
 onSubmit("composer-form", sendComposed);
 onSubmit("post-form", publishPost);
 onSubmit("topic-form", createTopic);
+onSubmit("profile-form", (form) => profile.save(form));
+onSubmit("picture-form", (form) => profile.upload(form));
+onSubmit("delete-account-form", (form) => profile.deleteAccount(form));
+byId("remove-picture").addEventListener("click", () => profile.removePicture());
 byId("retract").addEventListener("click", retractLastSent);
 byId("mark-all-read").addEventListener("click", markAllRead);
 byId("logout").addEventListener("click", () => leave());
