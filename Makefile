@@ -13,7 +13,7 @@ run: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/run.sh
 
 test: lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
 
 # ruff, then the dependency rules between app's packages ([importlinter] in setup.cfg).
 lint: $(STAMP)

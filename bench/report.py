@@ -247,6 +247,42 @@ def conversations():
     return lines
 
 
+AUDIENCE_HEADER = [
+    "broker",
+    "subscribers",
+    "connected",
+    "last inbox write s",
+    "last handed to broker s",
+    "live frames",
+    "last live frame s",
+    "worker RSS before → peak MiB",
+]
+
+
+def audience():
+    lines = []
+    for broker in ("memory", "kafka", "rabbitmq"):
+        doc = _load(f"audience-{broker}")
+        if not doc:
+            lines += [f"_No audience result for {broker} yet._", ""]
+            continue
+        rows = [
+            [
+                broker,
+                f"{r['subscribers']:,}",
+                r["connected"],
+                r["seconds_to_last_inbox_write"],
+                r["seconds_to_last_handed_to_broker"],
+                r["live_received"],
+                r["seconds_to_last_live_frame"],
+                f"{r['worker_rss_before_mib']} → {r['worker_rss_peak_mib']}",
+            ]
+            for r in doc["results"]
+        ]
+        lines += [_env(doc), "", *_table(AUDIENCE_HEADER, rows), ""]
+    return lines
+
+
 def fanout_sockets_per_user_settings():
     """The K > 1 of every `latest-fanout-<broker>-<K>-per-user.json`, ascending."""
     found = {int(p.name.split("-")[-3]) for p in RESULTS.glob("latest-fanout-*-per-user.json")}
@@ -285,6 +321,9 @@ def regenerate():
         "### Direct messages (POST /api/conversations/<id>/messages → the recipient's socket)",
         "",
         *conversations(),
+        "### One notification to a topic (fan-out to every subscriber)",
+        "",
+        *audience(),
     ]
     text = DOC.read_text() if DOC.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
     head, rest = text.split(START, 1)

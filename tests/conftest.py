@@ -17,7 +17,7 @@ from config import TestingConfig
 from tests.support.clients import ADMIN_PASSWORD, Api, Socket
 from tests.support.processes import HeraldProcess
 from tests.support.servers import LiveServer
-from tests.support.services import ScriptService, free_port
+from tests.support.services import BackgroundInstall, ScriptService, free_port
 
 pytest_plugins = ["tests.support.broker_fixtures"]
 
@@ -27,6 +27,15 @@ def no_stray_herald_processes():
     """Kill any Herald process a failed test did not stop."""
     yield
     HeraldProcess.kill_all()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def promtool_build():
+    """promtool builds from source in minutes on a fresh machine: start it at once, so it
+    overlaps the tests before tests/test_dashboards.py, which waits for it."""
+    build = BackgroundInstall("promtool.sh")
+    yield build
+    build.stop()
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app import metrics
 from tests.support.promql import read
-from tests.support.services import ROOT, run_script
+from tests.support.services import ROOT
 
 DEPLOY = ROOT / "deploy"
 PROMETHEUS_CONFIG = DEPLOY / "prometheus" / "prometheus.yml"
@@ -135,9 +135,9 @@ def misread_metrics(expr, series):
 
 
 @pytest.fixture(scope="module")
-def promtool():
-    """Runs promtool (built once under .cache/bin, quick when present)."""
-    run_script("promtool.sh", "install", timeout=1200)
+def promtool(promtool_build):
+    """Runs promtool (built once under .cache/bin, from the session's start)."""
+    promtool_build.wait(timeout=1200)
 
     def run(*args, stdin=""):
         result = subprocess.run(

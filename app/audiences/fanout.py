@@ -147,13 +147,6 @@ def claim_job(instance_id, lease):
     return None if doc is None else FanoutJob._from_son(doc)
 
 
-def claim_job_by_id(job_id, instance_id, lease):
-    """Take the new job `job_id` for this instance (the request that made it writes it)."""
-    FanoutJob.objects(id=job_id).update_one(
-        set__owner=instance_id, set__lease_until=now() + timedelta(seconds=lease)
-    )
-
-
 def run(job, outbox: Outbox, *, instance_id, batch_size, lease):
     """Write `job` to the end, renewing its lease per batch; False if it was taken over."""
     while job.state == "running":
@@ -193,12 +186,32 @@ class FanoutWorker(BackgroundLoop):
         return True
 
 
-def new_job(*, sender_id, audience, ref, message, type=None, data=None, include_sender=False):
-    """Record a fan-out job (running, owned by nobody yet); returns it."""
+def new_job(
+    *,
+    sender_id,
+    audience,
+    ref,
+    message,
+    type=None,
+    data=None,
+    include_sender=False,
+    writer=None,
+    lease=None,
+    sync_limit=0,
+):
+    """Record a fan-out job, running; returns it.
+
+    One of at most `sync_limit` members is owned by `writer` (the instance of
+    the request, which writes it at once) from the start, so no fan-out worker
+    takes it meanwhile; a larger one is nobody's until a worker claims it.
+    """
     total = audience_size(audience, ref)
     if not include_sender and _is_member(audience, ref, sender_id):
         total -= 1
+    small = writer is not None and total <= sync_limit
     job = FanoutJob(
+        owner=writer if small else None,
+        lease_until=now() + timedelta(seconds=lease) if small else None,
         sender_id=sender_id,
         audience=audience,
         audience_ref=ref,

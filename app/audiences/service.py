@@ -162,17 +162,18 @@ def notify_audience(
         type=type,
         data=data,
         include_sender=include_sender,
+        writer=worker.instance_id,
+        lease=worker.lease,
+        sync_limit=sync_limit,
     )
-    return start(job, outbox=outbox, worker=worker, sync_limit=sync_limit, batch_size=batch_size)
+    return start(job, outbox=outbox, worker=worker, batch_size=batch_size)
 
 
-def start(job, *, outbox: Outbox, worker, sync_limit, batch_size):
-    """Write a small job now; hand a large one to the fan-out worker."""
-    if job.total > sync_limit:
+def start(job, *, outbox: Outbox, worker, batch_size):
+    """Write a job this instance owns now (a small one); wake the workers for others."""
+    if job.owner != worker.instance_id:
         worker.wake()
         return job, False
-    fanout.claim_job_by_id(job.id, worker.instance_id, worker.lease)
-    job.reload()
     fanout.run(
         job, outbox, instance_id=worker.instance_id, batch_size=batch_size, lease=worker.lease
     )

@@ -34,10 +34,13 @@ def publish(*, author_id, text, outbox: Outbox, worker, sync_limit, batch_size):
         message=f"{author.username} posted: {text[:PREVIEW_CHARACTERS]}",
         type=POST_NOTIFICATION_TYPE,
         data={"postId": post.id, "authorId": author_id, "text": text},
+        writer=worker.instance_id,
+        lease=worker.lease,
+        sync_limit=sync_limit,
     )
     Post.objects(id=post.id).update_one(set__fanout_id=job.id)
     post.fanout_id = job.id
-    audiences.start(job, outbox=outbox, worker=worker, sync_limit=sync_limit, batch_size=batch_size)
+    audiences.start(job, outbox=outbox, worker=worker, batch_size=batch_size)
     return post
 
 

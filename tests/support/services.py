@@ -30,6 +30,35 @@ def run_script(name, *args, timeout=600):
     return result.stdout.strip()
 
 
+class BackgroundInstall:
+    """`scripts/<name> install` started now, at a low priority, and waited for when needed.
+
+    For a tool that takes minutes to build on a fresh machine (promtool): the
+    build overlaps the tests that run before the one that needs it.
+    """
+
+    def __init__(self, name):
+        self.name = name
+        self.process = subprocess.Popen(
+            ["nice", "-n", "10", "bash", str(SCRIPTS / name), "install"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+
+    def wait(self, timeout):
+        output, _ = self.process.communicate(timeout=timeout)
+        if self.process.returncode != 0:
+            raise RuntimeError(f"{self.name} install failed:\n{output}")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
 class ScriptService:
     """A server managed by scripts/<name>.sh (install/start/stop) on its own port."""
 

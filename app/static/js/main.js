@@ -94,12 +94,9 @@ async function connectionReady(frame) {
   if (frame.data.resync) inbox.clear();
   inbox.ready(frame.data);
   connection.send({ type: "presence.watch" });
-  await Promise.allSettled([
-    loadNotifications(),
-    conversations.load(),
-    social.load(),
-    refreshPresence(),
-  ]);
+  // (The feed and the topics load once, on entering: a missed post comes back as its
+  // notification, and a second load racing a click would repaint a stale state.)
+  await Promise.allSettled([loadNotifications(), conversations.load(), refreshPresence()]);
 }
 
 function showConnectionState(state) {
