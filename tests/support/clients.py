@@ -115,8 +115,13 @@ class Socket:
         except websocket.WebSocketTimeoutException:
             return None
 
-    def receive_type(self, kind, timeout=2.0):
-        """The next frame of `kind`, skipping others; None when none came in time."""
+    def receive_type(self, kind, timeout=10.0):
+        """The next frame of `kind`, skipping others; None when none came in time.
+
+        The default is long because it waits for what should come: on a loaded
+        machine (CI builds promtool beside the tests) a worker may take seconds to
+        answer. A check that something does not come passes its own short timeout.
+        """
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             frame = self.receive(left)
