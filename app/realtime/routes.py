@@ -22,7 +22,7 @@ from app.headers import origin_allowed
 from app.ids import is_uuid
 from app.notifications import service
 from app.realtime import operator_view, protocol, wire
-from app.realtime.hub import CLOSE_POLICY_VIOLATION, SocketSession
+from app.realtime.hub import CLOSE_POLICY_VIOLATION, CLOSE_TRY_AGAIN_LATER, SocketSession
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("realtime", __name__)
@@ -70,7 +70,7 @@ def notifications_socket(ws):
             limit=config["WS_RESUME_LIMIT"],
             wait=config["WS_RESUME_WAIT"],
         )
-        while True:
+        while True:  # until the client or the server closes (`receive` gives None)
             text = ws.receive()
             if text is None:
                 break
@@ -140,6 +140,9 @@ def _send_backlog(session, since, seq, *, outbox, limit, wait):
     after `since`, oldest first, then the state now of those changed after change `seq`.
 
     The state is read last, so the unread count in `ready` counts the missed ones.
+    When the store cannot be read the socket is closed with 1013, so its client
+    comes back with the same `since`: it is upgraded by now, so an HTTP 503 can no
+    longer be the answer, and a socket without its backlog would miss it.
     """
     if since and is_uuid(since):
         session.floor = since.lower()  # anything up to `since` the client already has
@@ -159,6 +162,10 @@ def _send_backlog(session, since, seq, *, outbox, limit, wait):
         changes, state, resync = service.inbox_since(user_id=session.user_id, seq=seq, limit=limit)
     except HeraldError as error:
         session.resume([(None, protocol.error(error.status_code, error.message))])
+        return
+    except DATABASE_ERRORS:
+        logger.warning("Backlog of a socket of %s not read: database unavailable", session.user_id)
+        session.close(CLOSE_TRY_AGAIN_LATER, "Database unavailable; reconnect in a moment")
         return
     # Notifications and messages share one id order (the outbox's): merged in it.
     backlog = sorted(

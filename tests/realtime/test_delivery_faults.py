@@ -310,3 +310,28 @@ def test_a_starting_instance_does_not_wait_for_another_topics_outbox(own_server,
     assert wait_until(starting.node.consumer.subscribed.is_set, timeout=10), (
         "the start-up waited for another topic's outbox entry"
     )
+
+
+def test_a_backlog_the_store_cannot_read_closes_the_socket_with_1013(
+    own_server, monkeypatch, sockets
+):
+    """The socket is upgraded by then: 1013 sends its client back with the same `since`."""
+    import pymongo.errors
+
+    from app.notifications import service
+
+    live = own_server()
+    api, alice, bob, _socket, seen = a_socket_that_saw_one(sockets, live.url)
+    missed = api.notify(alice, bob, "missed while away")
+    real_inbox_since = service.inbox_since
+
+    def unreachable(**_kwargs):
+        raise pymongo.errors.ServerSelectionTimeoutError("the store is down (test)")
+
+    monkeypatch.setattr(service, "inbox_since", unreachable)
+    refused = sockets(live.url, bob, since=seen["id"])
+    assert refused.wait_closed() == 1013
+    monkeypatch.setattr(service, "inbox_since", real_inbox_since)
+    again = sockets(live.url, bob, since=seen["id"])
+    assert again.receive_type("notification")["data"]["id"] == missed["id"]
+    assert again.receive_type("ready")["data"]["missed"] == 1
