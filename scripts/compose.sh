@@ -36,15 +36,8 @@ usage() {
     exit 2
 }
 
-find_go() {
-    if command -v go >/dev/null 2>&1; then
-        command -v go
-    elif [[ -x /usr/local/go/bin/go ]]; then
-        echo /usr/local/go/bin/go
-    else
-        die "go is not installed (needed once to build Docker Compose $COMPOSE_VERSION)"
-    fi
-}
+# shellcheck source=lib/go.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib/go.sh"
 
 installed() {
     [[ -x $BIN ]] && [[ $("$BIN" version --short 2>/dev/null) == "${COMPOSE_VERSION#v}" ]]
@@ -57,14 +50,13 @@ cmd_install() {
     fi
     mkdir -p -- "$(dirname -- "$BIN")"
     # One build at a time (parallel test sessions); the loser finds it installed.
-    exec 9>"$BIN.lock"
-    flock 9
+    lock_build "$BIN"
     if installed; then
         say "Docker Compose $COMPOSE_VERSION already installed at ${BIN#"$ROOT"/}"
         return 0
     fi
     local go moddir started=$SECONDS
-    go=$(find_go)
+    go=$(find_go "Docker Compose $COMPOSE_VERSION")
     say "building $COMPOSE_MODULE $COMPOSE_VERSION into ${BIN#"$ROOT"/} (a cold build takes ~4 min)"
     # GOWORK/GOFLAGS: keep a surrounding go.work or the caller's flags out of it.
     moddir=$(cd /tmp && GOWORK=off GOFLAGS= "$go" mod download -json \

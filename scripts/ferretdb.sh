@@ -42,15 +42,8 @@ usage() {
     exit 2
 }
 
-find_go() {
-    if command -v go >/dev/null 2>&1; then
-        command -v go
-    elif [[ -x /usr/local/go/bin/go ]]; then
-        echo /usr/local/go/bin/go
-    else
-        die "go is not installed (needed once to build FerretDB)"
-    fi
-}
+# shellcheck source=lib/go.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib/go.sh"
 
 installed() {
     # Not `--version | grep -q`: grep stops reading at the match, and under pipefail
@@ -66,11 +59,10 @@ cmd_install() {
         return 0
     fi
     local go moddir build
-    go=$(find_go)
+    go=$(find_go "FerretDB")
     mkdir -p "$(dirname -- "$BIN")"
     # One build at a time: parallel test sessions may all find the binary missing.
-    exec 9>"$BIN.lock"
-    flock 9
+    lock_build "$BIN"
     if installed; then
         say "$FERRETDB_VERSION already installed at ${BIN#"$ROOT"/}"
         return 0

@@ -29,15 +29,8 @@ usage() {
     exit 2
 }
 
-find_go() {
-    if command -v go >/dev/null 2>&1; then
-        command -v go
-    elif [[ -x /usr/local/go/bin/go ]]; then
-        echo /usr/local/go/bin/go
-    else
-        die "go is not installed (needed once to build promtool $PROMETHEUS_MODULE_VERSION)"
-    fi
-}
+# shellcheck source=lib/go.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib/go.sh"
 
 installed() {
     [[ -x $BIN && -f $MARKER && $(cat "$MARKER") == "$PROMETHEUS_MODULE_VERSION" ]]
@@ -49,11 +42,10 @@ cmd_install() {
     fi
     mkdir -p -- "$(dirname -- "$BIN")"
     # One build at a time (parallel test sessions); the loser finds it installed.
-    exec 9>"$BIN.lock"
-    flock 9
+    lock_build "$BIN"
     installed && return 0
     local go gobin started=$SECONDS
-    go=$(find_go)
+    go=$(find_go "promtool $PROMETHEUS_MODULE_VERSION")
     say "building $PROMETHEUS_MODULE/cmd/promtool@$PROMETHEUS_MODULE_VERSION into ${BIN#"$ROOT"/}"
     gobin=$(mktemp -d)
     # GOWORK/GOFLAGS: keep a surrounding go.work or the caller's flags out of it.
