@@ -76,7 +76,7 @@ def run_one(kind, args, stack):
             db_pid = stack.database_pid()
             db0 = harness.cpu_seconds(db_pid) if db_pid else None
             started = time.monotonic()
-            sent, errors, http_ms = httpload.run(
+            sent, errors, http_ms, _ = httpload.run(
                 _send_loop,
                 (server.url, pairs),
                 clients=args.clients,

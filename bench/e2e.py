@@ -51,7 +51,7 @@ async def _post_loop(offset, stride, until, stats, url, token, recipients):
 
 
 def http_load(url, token, recipients, *, clients, processes, seconds):
-    """`(created, {error: count}, POST latencies ms)` of `clients` senders for `seconds`."""
+    """The `httpload.Load` of `clients` senders for `seconds`."""
     return httpload.run(
         _post_loop,
         (url + "/api/notifications", token, recipients),
@@ -81,7 +81,7 @@ def measure(server, user_ids, tokens, sender_token, args, db_pid=None):
         name = f"e2e-{args.broker_kind}"
         with profiling.maybe_record(args.profile and profile_pid, profile_pid, name) as prof:
             started = time.monotonic()
-            created, http_errors, http_ms = http_load(
+            created, http_errors, http_ms, _ = http_load(
                 server.url,
                 sender_token,
                 user_ids,

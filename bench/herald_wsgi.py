@@ -1,4 +1,4 @@
-"""Herald plus two benchmark-only routes, for the fan-out runs.
+"""Herald plus benchmark-only routes: a publisher, collector pauses, database commands.
 
     gunicorn -c gunicorn.conf.py bench.herald_wsgi:app
 
@@ -12,20 +12,60 @@ broker client's would be.
 `GET /bench/gc` reports the worker's garbage collections since it started or
 since `DELETE /bench/gc`: count, total and longest pause per generation. A full
 collection walks every object of every socket and stops the worker meanwhile,
-so its pauses show up in the latency percentiles. Never deployed: this module
-exists only under bench/.
+so its pauses show up in the latency percentiles.
+
+`GET /bench/commands` counts the database commands the worker sent since it
+started or since `DELETE /bench/commands`, by command and collection (`insert
+notifications`, `find users`, ...), with pymongo's command monitoring: the
+listener is registered before the app creates its client, so it sees every
+command of the request path and of the background loops alike. Never deployed:
+this module exists only under bench/.
 """
 
+import collections
 import gc
+import threading
 import time
 
 from flask import jsonify, request
+from pymongo import monitoring
 
-from app.brokers import OutgoingMessage
-from app.concurrency import spawn
-from app.extensions import current_node
-from bench import publishers
-from wsgi import app
+
+class CommandCounter(monitoring.CommandListener):
+    """Counts started commands by `<command> <collection>`."""
+
+    def __init__(self):
+        self.counts, self._lock = collections.Counter(), threading.Lock()
+
+    def started(self, event):
+        target = event.command.get(event.command_name)
+        key = f"{event.command_name} {target}" if isinstance(target, str) else event.command_name
+        with self._lock:
+            self.counts[key] += 1
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+    def take(self, reset=False):
+        with self._lock:
+            counts = dict(self.counts)
+            if reset:
+                self.counts.clear()
+        return counts
+
+
+commands = CommandCounter()
+monitoring.register(commands)  # before `wsgi` builds the app and its MongoClient
+
+# Imported after: the listener must exist before the app's client does.
+from app.brokers import OutgoingMessage  # noqa: E402
+from app.concurrency import spawn  # noqa: E402
+from app.extensions import current_node  # noqa: E402
+from bench import publishers  # noqa: E402
+from wsgi import app  # noqa: E402
 
 
 class CollectorPauses:
@@ -98,4 +138,15 @@ def bench_gc():
 @app.delete("/bench/gc")
 def bench_gc_reset():
     pauses.reset()
+    return "", 204
+
+
+@app.get("/bench/commands")
+def bench_commands():
+    return jsonify(commands.take())
+
+
+@app.delete("/bench/commands")
+def bench_commands_reset():
+    commands.take(reset=True)
     return "", 204

@@ -3,21 +3,30 @@
 Each child runs `clients / processes` copies of an async `loop(offset, stride,
 until, stats, *args)` (a module-level function, so a spawned child can import
 it) that sends requests until `until` and counts into `stats`: `ok` answers,
-`errors` by status, `ms` the latency of each request. `run` merges what the
-children counted.
+`errors` by status, `ms` the latency of each request, and in `created` whatever
+the loop wants to keep of each answer (e.g. the id it got). `run` merges what
+the children counted.
 """
 
 import asyncio
 import multiprocessing as mp
 import time
 from array import array
+from typing import NamedTuple
 
 from bench import harness
 
 
+class Load(NamedTuple):
+    ok: int  # answers 200 or 201
+    errors: dict  # {status or exception name: count}
+    ms: array  # the latency of every request
+    created: list  # what the loops kept of their answers
+
+
 def _child(loop, args, index, processes, clients, until, report):
     harness.raise_nofile()
-    stats = {"ok": 0, "errors": {}, "ms": array("d")}
+    stats = {"ok": 0, "errors": {}, "ms": array("d"), "created": []}
 
     async def main():
         stride = clients * processes
@@ -33,7 +42,7 @@ def _child(loop, args, index, processes, clients, until, report):
 
 
 def run(loop, args, *, clients, processes, seconds):
-    """Run the load for `seconds`; returns `(ok answers, {error: count}, latencies ms)`."""
+    """Run the load for `seconds`; returns a `Load`."""
     ctx = mp.get_context("spawn")
     report, until = ctx.Queue(), time.time() + seconds
     per = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
@@ -56,7 +65,8 @@ def run(loop, args, *, clients, processes, seconds):
         ms.frombytes(part["ms"])
         for kind, count in part["errors"].items():
             errors[kind] = errors.get(kind, 0) + count
-    return sum(p["ok"] for p in parts), errors, ms
+    created = [kept for part in parts for kept in part["created"]]
+    return Load(sum(p["ok"] for p in parts), errors, ms, created)
 
 
 def count(stats, status, started):

@@ -13,8 +13,10 @@ recipient's copy of `message` frames, whose text is `<phase>@<send time>`
 (`bench.conversations`).
 
 `SocketFleet` starts the processes, waits until every socket got Herald's
-`ready` frame, and collects per-phase counts and latencies at the end. Every
-process stops by itself at its deadline.
+`ready` frame, and collects per-phase counts and latencies at the end. With
+`record=<phase>` it also keeps, for that phase, which socket (its path) got which
+notification (its id and recipient), so a benchmark can count the lost, the
+duplicated and the misrouted. Every process stops by itself at its deadline.
 """
 
 import asyncio
@@ -37,10 +39,10 @@ MESSAGE = b'{"type":"message",'  # a prefix: "message.read" frames must not matc
 
 
 class _Client(asyncio.Protocol):
-    __slots__ = ("buffer", "fleet", "handshake", "opened", "transport", "upgraded")
+    __slots__ = ("buffer", "fleet", "handshake", "opened", "path", "transport", "upgraded")
 
-    def __init__(self, fleet, opened):
-        self.fleet, self.opened = fleet, opened
+    def __init__(self, fleet, opened, path):
+        self.fleet, self.opened, self.path = fleet, opened, path
         self.buffer = bytearray()
         self.upgraded = False
         self.transport = None
@@ -108,11 +110,12 @@ class _Client(asyncio.Protocol):
 class _Fleet:
     """The sockets of one process and what they received."""
 
-    def __init__(self):
+    def __init__(self, record=None):
         self.lost = 0
         self.pending_ready = {}
         self.phases = {}  # phase -> [count, latencies array, first, last]
         self.other = 0
+        self.record, self.received = record, []  # [(socket path, id, recipient)] of `record`
 
     def on_text(self, client, payload):
         now = time.time()
@@ -127,6 +130,8 @@ class _Fleet:
             stats[3] = now
             if "t" in data:
                 stats[1].append((now - data["t"]) * 1000.0)
+            if phase == self.record:
+                self.received.append((client.path, notification["id"], notification["userId"]))
             created = notification.get("createdAt")
             if created and phase == "e2e":  # server clock = client clock (same host)
                 stored = datetime.fromisoformat(created).timestamp()
@@ -155,7 +160,7 @@ async def _open(loop, fleet, host, port, path, timeout):
     opened = loop.create_future()
     key = base64.b64encode(os.urandom(16)).decode()
     transport, client = await asyncio.wait_for(
-        loop.create_connection(lambda: _Client(fleet, opened), host, port), timeout
+        loop.create_connection(lambda: _Client(fleet, opened, path), host, port), timeout
     )
     fleet.pending_ready[client] = opened
     transport.write(
@@ -170,7 +175,7 @@ async def _open(loop, fleet, host, port, path, timeout):
 
 async def _main(spec, report, stop):
     loop = asyncio.get_running_loop()
-    fleet = _Fleet()
+    fleet = _Fleet(spec.get("record"))
     gate = asyncio.Semaphore(spec["concurrency"])
     clients, errors, connect_ms = [], {}, array("d")
 
@@ -219,7 +224,16 @@ async def _main(spec, report, stop):
         for k, v in fleet.phases.items()
     }
     report.put(
-        ("done", spec["index"], {"phases": phases, "lost": fleet.lost, "other": fleet.other})
+        (
+            "done",
+            spec["index"],
+            {
+                "phases": phases,
+                "lost": fleet.lost,
+                "other": fleet.other,
+                "received": fleet.received,
+            },
+        )
     )
     for client in clients:
         client.transport.abort()
@@ -237,7 +251,16 @@ class SocketFleet:
     """`processes` load-generator processes sharing the given socket paths."""
 
     def __init__(
-        self, port, paths, *, processes=2, concurrency=200, seconds=120, timeout=30, budget=None
+        self,
+        port,
+        paths,
+        *,
+        processes=2,
+        concurrency=200,
+        seconds=120,
+        timeout=30,
+        budget=None,
+        record=None,
     ):
         self.ctx = mp.get_context("spawn")
         self.report, self.stop_event = self.ctx.Queue(), self.ctx.Event()
@@ -252,11 +275,13 @@ class SocketFleet:
                 "timeout": timeout,
                 "deadline": deadline,
                 "connect_deadline": time.time() + (budget or seconds),
+                "record": record,
             }
             for i in range(processes)
         ]
         self.procs = []
         self.connected = {}
+        self.received = []  # after `finish`: (socket path, id, recipient) of the recorded phase
 
     def start(self, wait=300):
         for spec in self.specs:
@@ -296,6 +321,7 @@ class SocketFleet:
                 continue
             done += 1
             lost += body["lost"]
+            self.received.extend(body["received"])
             for phase, stats in body["phases"].items():
                 into = merged.setdefault(
                     phase,

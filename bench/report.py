@@ -283,6 +283,60 @@ def audience():
     return lines
 
 
+SATURATION_HEADER = [
+    "broker",
+    "POST/s",
+    "create → socket p50 / p95 / p99 ms",
+    "lost / dup / misrouted",
+    "worker CPU ms/notif.",
+    "database CPU ms/notif.",
+    "database commands/notif. (background)",
+]
+
+
+def saturation():
+    lines, kinds = [], []
+    for broker in ("memory", "kafka", "rabbitmq"):
+        doc = _load(f"saturation-{broker}")
+        if not doc:
+            lines += [f"_No saturation result for {broker} yet._", ""]
+            continue
+        r, latency = doc["result"], doc["result"]["create_to_socket_ms"]
+        row = [
+            broker,
+            f"**{r['posts_per_second']}**",
+            f"{latency['p50']} / {latency['p95']} / **{latency['p99']}**",
+            f"{r['lost']} / {r['duplicated']} / {r['misrouted']}",
+            f"**{r['worker_cpu_ms_per_notification']}**",
+            r["database_cpu_ms_per_notification"],
+            f"**{r['database_commands_per_notification']}** "
+            f"({r['background_commands_per_notification']})",
+        ]
+        lines += [_env(doc), "", *_table(SATURATION_HEADER, [row]), ""]
+        kinds.append((broker, r))
+    if kinds:
+        names = sorted({k for _, r in kinds for k in r["database_commands_by_kind"]})
+        rows = [
+            [
+                name,
+                *(
+                    f"{r['database_commands_by_kind'].get(name, 0)} "
+                    f"({r['background_commands_by_kind'].get(name, 0)})"
+                    for _, r in kinds
+                ),
+            ]
+            for name in names
+        ]
+        lines += [
+            "Database commands per notification by kind, in brackets what the background "
+            "loops send in the same time when idle:",
+            "",
+            *_table(["command", *(b for b, _ in kinds)], rows),
+            "",
+        ]
+    return lines
+
+
 def fanout_sockets_per_user_settings():
     """The K > 1 of every `latest-fanout-<broker>-<K>-per-user.json`, ascending."""
     found = {int(p.name.split("-")[-3]) for p in RESULTS.glob("latest-fanout-*-per-user.json")}
@@ -324,6 +378,9 @@ def regenerate():
         "### One notification to a topic (fan-out to every subscriber)",
         "",
         *audience(),
+        "### Saturation: 2,000 notifications from 20 senders to 100 sockets (issue 20)",
+        "",
+        *saturation(),
     ]
     text = DOC.read_text() if DOC.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
     head, rest = text.split(START, 1)
