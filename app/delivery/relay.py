@@ -27,6 +27,7 @@ state it publishes only once the request's block ended, so after the change
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
@@ -76,6 +77,7 @@ class OutboxRelay(BackgroundLoop):
         self.batch_size, self.change_retention = batch_size, change_retention
         self.order = PublicationOrder()
         self._handed: dict[str, Notification] = {}  # saved here and not yet published
+        self._next_sweep = 0.0  # time.monotonic() of the next look for dead instances' entries
 
     # The Outbox port (app.notifications.ports), used by requests.
 
@@ -173,16 +175,20 @@ class OutboxRelay(BackgroundLoop):
     def relay_once(self) -> int:
         """Publish one batch of announced notifications; returns how many entries it settled."""
         orphaned = now() - timedelta(seconds=self.orphan_after)
-        alive = cluster.live_instance_ids()
         # Never past an older id still being saved; taken before the outbox is read.
         bound = self.order.publishable_below()
-        own = Q(publisher=self.instance_id, id__lt=bound)
-        orphans = Q(
-            publisher__nin=[*alive, self.instance_id],
-            created_at__lt=orphaned,
-            **outbox.of_topic(self.topic),
-        )
-        entries = list(OutboxEntry.objects(own | orphans).order_by("id").limit(self.batch_size))
+        wanted = Q(publisher=self.instance_id, id__lt=bound)
+        if time.monotonic() >= self._next_sweep:
+            # Dead instances' entries wait OUTBOX_ORPHAN_AFTER anyway: looking for them once
+            # per poll interval, not in every batch, spares a query per batch under load.
+            self._next_sweep = time.monotonic() + self.poll_interval
+            alive = cluster.live_instance_ids()
+            wanted |= Q(
+                publisher__nin=[*alive, self.instance_id],
+                created_at__lt=orphaned,
+                **outbox.of_topic(self.topic),
+            )
+        entries = list(OutboxEntry.objects(wanted).order_by("id").limit(self.batch_size))
         if len(entries) < self.batch_size:
             self._forget_handed_without_entry(bound, {e.id for e in entries})
         if not entries:
