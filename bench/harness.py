@@ -91,10 +91,12 @@ def log(*parts):
 class Stack(contextlib.ExitStack):
     """The database and brokers of one run; everything it started stops on exit."""
 
-    def __init__(self):
+    def __init__(self, store="sqlite"):
         super().__init__()
         self.info = {}
+        self.store = store  # FerretDB's backend: sqlite, or postgresql (scripts/postgres.sh)
         self.ferretdb_pid_file = None
+        self.postgres_port = self.postgres_data = None
 
     def __exit__(self, *exc):
         signal.alarm(0)  # the hard timeout covers the run, not the orderly shutdown after it
@@ -106,6 +108,17 @@ class Stack(contextlib.ExitStack):
             return int(Path(self.ferretdb_pid_file).read_text().split()[0])
         return None
 
+    def database_cpu_seconds(self):
+        """CPU seconds used so far by the store: FerretDB, and PostgreSQL's processes."""
+        pid = self.database_pid()
+        if pid is None:
+            return None
+        total = cpu_seconds(pid)
+        if self.postgres_port:
+            postmaster = int(run_script("postgres.sh", "pid", *self._postgres_args()))
+            total += sum(cpu_seconds(p) for p in [postmaster, *children(postmaster)])
+        return total
+
     def mongodb(self):
         """A MongoDB-protocol server URI ending in a fresh database name."""
         given = os.environ.get("MONGODB_URI")
@@ -115,8 +128,11 @@ class Stack(contextlib.ExitStack):
         else:
             port, data = free_port(), tempfile.mkdtemp(prefix="herald-bench-ferretdb-")
             run_script("ferretdb.sh", "install")
-            log(f"starting FerretDB on {port}")
-            run_script("ferretdb.sh", "start", "--port", str(port), "--data", data)
+            backend = []
+            if self.store == "postgresql":
+                backend = ["--postgresql-url", self._postgres()]
+            log(f"starting FerretDB ({self.store}) on {port}")
+            run_script("ferretdb.sh", "start", "--port", str(port), "--data", data, *backend)
             self.callback(shutil.rmtree, data, True)
             self.callback(run_script, "ferretdb.sh", "stop", "--port", str(port))
             base = f"mongodb://127.0.0.1:{port}"
@@ -126,6 +142,22 @@ class Stack(contextlib.ExitStack):
         if given:
             self.callback(_drop_database, base, name)
         return uri
+
+    def _postgres(self):
+        """The URL of a PostgreSQL cluster of this stack's own (one per stack)."""
+        if self.postgres_port is None:
+            self.postgres_port = free_port()
+            self.postgres_data = tempfile.mkdtemp(prefix="herald-bench-postgres-")
+            run_script("postgres.sh", "install", timeout=900)
+            log(f"starting PostgreSQL on {self.postgres_port}")
+            run_script("postgres.sh", "start", *self._postgres_args())
+            self.callback(shutil.rmtree, self.postgres_data, True)
+            self.callback(run_script, "postgres.sh", "stop", *self._postgres_args())
+            self.info["store"] = run_script("postgres.sh", "version", *self._postgres_args())
+        return run_script("postgres.sh", "url", *self._postgres_args())
+
+    def _postgres_args(self):
+        return ["--port", str(self.postgres_port), "--data", self.postgres_data]
 
     def broker(self, kind):
         """The BROKER_URL for `kind` (memory, kafka, rabbitmq)."""
@@ -243,6 +275,12 @@ def rss_kb(pid):
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def children(pid):
+    """The pids of `pid`'s children (Linux)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
 def cpu_seconds(pid):

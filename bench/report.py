@@ -285,44 +285,47 @@ def audience():
 
 SATURATION_HEADER = [
     "broker",
+    "store",
     "POST/s",
     "create → socket p50 / p95 / p99 ms",
     "lost / dup / misrouted",
     "worker CPU ms/notif.",
-    "database CPU ms/notif.",
+    "store CPU ms/notif.",
     "database commands/notif. (background)",
 ]
 
 
 def saturation():
-    lines, kinds = [], []
+    lines, runs = [], []
     for broker in ("memory", "kafka", "rabbitmq"):
-        doc = _load(f"saturation-{broker}")
-        if not doc:
-            lines += [f"_No saturation result for {broker} yet._", ""]
-            continue
-        r, latency = doc["result"], doc["result"]["create_to_socket_ms"]
-        row = [
-            broker,
-            f"**{r['posts_per_second']}**",
-            f"{latency['p50']} / {latency['p95']} / **{latency['p99']}**",
-            f"{r['lost']} / {r['duplicated']} / {r['misrouted']}",
-            f"**{r['worker_cpu_ms_per_notification']}**",
-            r["database_cpu_ms_per_notification"],
-            f"**{r['database_commands_per_notification']}** "
-            f"({r['background_commands_per_notification']})",
-        ]
-        lines += [_env(doc), "", *_table(SATURATION_HEADER, [row]), ""]
-        kinds.append((broker, r))
-    if kinds:
-        names = sorted({k for _, r in kinds for k in r["database_commands_by_kind"]})
+        for store in ("sqlite", "postgresql"):
+            doc = _load(f"saturation-{broker}" + ("" if store == "sqlite" else f"-{store}"))
+            if not doc:
+                lines += [f"_No saturation result for {broker} on {store} yet._", ""]
+                continue
+            r, latency = doc["result"], doc["result"]["create_to_socket_ms"]
+            row = [
+                broker,
+                store,
+                f"**{r['posts_per_second']}**",
+                f"{latency['p50']} / {latency['p95']} / **{latency['p99']}**",
+                f"{r['lost']} / {r['duplicated']} / {r['misrouted']}",
+                f"**{r['worker_cpu_ms_per_notification']}**",
+                r["database_cpu_ms_per_notification"],
+                f"**{r['database_commands_per_notification']}** "
+                f"({r['background_commands_per_notification']})",
+            ]
+            lines += [_env(doc), "", *_table(SATURATION_HEADER, [row]), ""]
+            runs.append((f"{broker}/{store}", r))
+    if runs:
+        names = sorted({k for _, r in runs for k in r["database_commands_by_kind"]})
         rows = [
             [
                 name,
                 *(
                     f"{r['database_commands_by_kind'].get(name, 0)} "
                     f"({r['background_commands_by_kind'].get(name, 0)})"
-                    for _, r in kinds
+                    for _, r in runs
                 ),
             ]
             for name in names
@@ -331,7 +334,7 @@ def saturation():
             "Database commands per notification by kind, in brackets what the background "
             "loops send in the same time when idle:",
             "",
-            *_table(["command", *(b for b, _ in kinds)], rows),
+            *_table(["command", *(label for label, _ in runs)], rows),
             "",
         ]
     return lines

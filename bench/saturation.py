@@ -6,14 +6,17 @@ The load of issue 20, as a new user would measure it: `--receivers` users (100)
 hold one socket each (in a load-generator process); `--senders` users (20) each
 POST their share of `--count` notifications (2,000) to recipients drawn at
 random, closed loop, from `--http-processes` processes; rate limits off; one
-gevent worker; the embedded FerretDB store. Reported:
+gevent worker; the embedded FerretDB store on SQLite, or with `--store
+postgresql` on a PostgreSQL cluster of the run's own (scripts/postgres.sh), which
+tells Herald's cost from SQLite's write serialisation. Reported:
 
 - POST/s, and create -> socket latency p50/p95/p99 (from the moment the POST was
   sent to the frame's arrival);
 - lost (a created notification that never reached its recipient's socket),
   duplicated (a socket that got one twice) and misrouted (a socket that got
   another user's);
-- the worker's and the database server's CPU per notification;
+- the worker's and the store's CPU per notification (FerretDB, plus PostgreSQL's
+  processes with `--store postgresql`);
 - database commands per notification by kind (`insert notifications`, `find
   users`, ...), counted in the worker by pymongo's command monitoring
   (bench.herald_wsgi), with the background loops' idle rate measured before the
@@ -88,7 +91,7 @@ def per_notification(counts, created):
     return {kind: round(n / max(created, 1), 2) for kind, n in sorted(counts.items())}
 
 
-def measure(server, receivers, receiver_tokens, sender_tokens, args, db_pid):
+def measure(server, receivers, receiver_tokens, sender_tokens, args, store_cpu):
     worker = server.worker_pids()[0]
     paths = [f"/ws?token={t}" for t in receiver_tokens]
     user_of_path = dict(zip(paths, receivers, strict=True))
@@ -108,7 +111,7 @@ def measure(server, receivers, receiver_tokens, sender_tokens, args, db_pid):
         time.sleep(args.idle)
         idle = commands(server)
         commands(server, reset=True)
-        cpu0, db0 = harness.cpu_seconds(worker), harness.cpu_seconds(db_pid) if db_pid else None
+        cpu0, db0 = harness.cpu_seconds(worker), store_cpu()
         started = time.monotonic()
         load = httpload.run(
             _post_loop,
@@ -124,7 +127,7 @@ def measure(server, receivers, receiver_tokens, sender_tokens, args, db_pid):
         )
         elapsed = time.monotonic() - started
         cpu = harness.cpu_seconds(worker) - cpu0
-        db_cpu = harness.cpu_seconds(db_pid) - db0 if db_pid else None
+        db_cpu = store_cpu() - db0 if db0 is not None else None
         time.sleep(args.drain)
         counted = commands(server)
         phases, sockets_lost = fleet.finish()
@@ -178,11 +181,12 @@ def run_one(kind, args, stack):
             tokens[: args.receivers],
             tokens[args.receivers :],
             args,
-            stack.database_pid(),
+            stack.database_cpu_seconds,
         )
     log(f"{kind}: {result}")
     return {
         "broker_kind": kind,
+        "store": args.store,
         "parameters": {k: v for k, v in vars(args).items() if not k.startswith("_")},
         "result": result,
     }
@@ -191,6 +195,7 @@ def run_one(kind, args, stack):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--broker", default="all", choices=["memory", "kafka", "rabbitmq", "all"])
+    parser.add_argument("--store", default="sqlite", choices=["sqlite", "postgresql"])
     parser.add_argument("--receivers", type=int, default=100)
     parser.add_argument("--senders", type=int, default=20, help="concurrent HTTP clients")
     parser.add_argument("--count", type=int, default=2000, help="notifications in all")
@@ -203,11 +208,12 @@ def main():
     kinds = ["memory", "kafka", "rabbitmq"] if args.broker == "all" else [args.broker]
     for kind in kinds:
         with harness.deadline(args.timeout + 120):
-            stack = Stack()
+            stack = Stack(store=args.store)
             with stack:
                 doc = run_one(kind, args, stack)
                 info = {k: v for k, v in stack.info.items() if not k.startswith("_")}
-            harness.save_result(f"saturation-{kind}", doc, info)
+            suffix = "" if args.store == "sqlite" else f"-{args.store}"
+            harness.save_result(f"saturation-{kind}{suffix}", doc, info)
 
 
 if __name__ == "__main__":

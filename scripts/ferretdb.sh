@@ -6,7 +6,7 @@
 # quick no-op when there is nothing to do.
 #
 # Usage: scripts/ferretdb.sh install
-#        scripts/ferretdb.sh start  [--port P] [--data DIR]
+#        scripts/ferretdb.sh start  [--port P] [--data DIR] [--postgresql-url URL]
 #        scripts/ferretdb.sh stop   [--port P]
 #        scripts/ferretdb.sh kill   [--port P]   # SIGKILL at once (crash test)
 #        scripts/ferretdb.sh status [--port P]
@@ -15,6 +15,8 @@
 # The default instance (port 27027) keeps its data in .run/ferretdb/data and
 # writes .run/ferretdb/ferretdb.{log,pid}; any other port gets its own
 # .run/ferretdb/data-P and ferretdb-P.{log,pid}, so a test can run its own.
+# With --postgresql-url the data goes to that PostgreSQL database instead
+# (FerretDB's `pg` handler; scripts/postgres.sh starts one for the benchmarks).
 #
 # Why not a plain `go install ...@v1.24.2`: the module zip lacks the generated
 # build/version/version.txt, and such a binary panics at start-up ("Invalid
@@ -38,7 +40,7 @@ say() { printf 'ferretdb: %s\n' "$*"; }
 die() { printf 'ferretdb: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-    echo "usage: ${0##*/} install | {start [--port P] [--data DIR] | stop | kill | status | uri} [--port P]" >&2
+    echo "usage: ${0##*/} install | {start [--port P] [--data DIR] [--postgresql-url URL] | stop | kill | status | uri} [--port P]" >&2
     exit 2
 }
 
@@ -87,16 +89,18 @@ cmd_install() {
     installed || die "built binary does not report $FERRETDB_VERSION"
 }
 
-# Parse [--port P] [--data DIR] into PORT, DATA, PID_FILE, LOG_FILE.
+# Parse [--port P] [--data DIR] [--postgresql-url URL] into PORT, DATA, PG_URL, PID_FILE, LOG_FILE.
 parse_args() {
     PORT=$DEFAULT_PORT
     DATA=
+    PG_URL=
     while (($#)); do
         case $1 in
             --port) [[ $# -ge 2 ]] || usage; PORT=$2; shift 2 ;;
             --port=*) PORT=${1#*=}; shift ;;
             --data) [[ $# -ge 2 ]] || usage; DATA=$2; shift 2 ;;
             --data=*) DATA=${1#*=}; shift ;;
+            --postgresql-url) [[ $# -ge 2 ]] || usage; PG_URL=$2; shift 2 ;;
             *) usage ;;
         esac
     done
@@ -169,9 +173,10 @@ cmd_start() {
     printf '\n=== %s start port=%s data=%s\n' "$(date -u +%FT%TZ)" "$PORT" "$DATA" >>"$LOG_FILE"
     # setsid: detach from the caller's process group (Ctrl-C in make, CI job
     # teardown); stdin from /dev/null so it never waits on a terminal.
+    local backend=(--handler=sqlite --sqlite-url="file:$DATA/")
+    [[ -z $PG_URL ]] || backend=(--handler=pg --postgresql-url="$PG_URL")
     setsid "$BIN" \
-        --handler=sqlite \
-        --sqlite-url="file:$DATA/" \
+        "${backend[@]}" \
         --listen-addr="127.0.0.1:$PORT" \
         --debug-addr=- \
         --telemetry=disable \
