@@ -11,7 +11,8 @@ broker (its last outbox entry gone), and to the last live frame on a connected
 socket; the job's `written` and `delivered` as the API reports them at the end;
 and the worker's memory before and at its peak while the fan-out ran (sampled
 every 50 ms). The run is watched in the store by primary key, not through
-`GET /api/fanouts/<id>`, whose counts scan the job's claims.
+`GET /api/fanouts/<id>`, whose counts scan the job's claims. `--store
+postgresql` runs FerretDB on PostgreSQL instead of SQLite (bench.saturation).
 """
 
 import argparse
@@ -134,6 +135,7 @@ def one_size(server, mongodb_uri, size, args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--broker", default="all", choices=["memory", "kafka", "rabbitmq", "all"])
+    parser.add_argument("--store", default="sqlite", choices=["sqlite", "postgresql"])
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--connected", type=int, default=1000)
     parser.add_argument("--drain", type=float, default=3.0)
@@ -144,7 +146,7 @@ def main():
     kinds = ["memory", "kafka", "rabbitmq"] if args.broker == "all" else [args.broker]
     for kind in kinds:
         with harness.deadline(len(sizes) * (args.timeout + 300)):
-            stack = Stack()
+            stack = Stack(store=args.store)
             with stack:
                 broker_url, rows = stack.broker(kind), []
                 for size in sizes:
@@ -157,7 +159,8 @@ def main():
                     log(f"{kind} {size}: {rows[-1]}")
                 info = {k: v for k, v in stack.info.items() if not k.startswith("_")}
             doc = {"broker_kind": kind, "parameters": vars(args), "results": rows}
-            harness.save_result(f"audience-{kind}", doc, info)
+            suffix = "" if args.store == "sqlite" else f"-{args.store}"
+            harness.save_result(f"audience-{kind}{suffix}", doc, info)
 
 
 if __name__ == "__main__":

@@ -247,8 +247,10 @@ def conversations():
     return lines
 
 
+STORES = ("sqlite", "postgresql")  # FerretDB's backends (bench --store)
 AUDIENCE_HEADER = [
     "broker",
+    "store",
     "subscribers",
     "connected",
     "last inbox write s",
@@ -261,14 +263,16 @@ AUDIENCE_HEADER = [
 
 def audience():
     lines = []
-    for broker in ("memory", "kafka", "rabbitmq"):
-        doc = _load(f"audience-{broker}")
+    for broker, store in [(b, s) for b in ("memory", "kafka", "rabbitmq") for s in STORES]:
+        doc = _load(f"audience-{broker}" + ("" if store == "sqlite" else f"-{store}"))
         if not doc:
-            lines += [f"_No audience result for {broker} yet._", ""]
+            if store == "sqlite":
+                lines += [f"_No audience result for {broker} yet._", ""]
             continue
         rows = [
             [
                 broker,
+                store,
                 f"{r['subscribers']:,}",
                 r["connected"],
                 r["seconds_to_last_inbox_write"],
@@ -298,7 +302,7 @@ SATURATION_HEADER = [
 def saturation():
     lines, runs = [], []
     for broker in ("memory", "kafka", "rabbitmq"):
-        for store in ("sqlite", "postgresql"):
+        for store in STORES:
             doc = _load(f"saturation-{broker}" + ("" if store == "sqlite" else f"-{store}"))
             if not doc:
                 lines += [f"_No saturation result for {broker} on {store} yet._", ""]
