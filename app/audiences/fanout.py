@@ -74,8 +74,7 @@ def audience_size(audience, ref):
 def write_batch(job, outbox: Outbox, members):
     """Write `members`, the next batch of `job`; returns how many it covered (0: done)."""
     if not members:
-        FanoutJob.objects(id=job.id).update_one(set__state="done", set__finished_at=now())
-        job.state = "done"
+        _finish(job)
         return 0
     skipped = relations.blockers_among(sender_id=job.sender_id, recipient_ids=members)
     if not job.include_sender:
@@ -88,6 +87,22 @@ def write_batch(job, outbox: Outbox, members):
     job.cursor = members[-1]
     logger.debug("Fan-out %s: %d written up to %s", job.id, written, job.cursor)
     return len(members)
+
+
+def _finish(job):
+    """Mark `job` done, keeping how many it wrote, and drop its claims.
+
+    A claim guards a recipient only while its batch is being written: once the
+    cursor is past it, no try of this job reads it again, so a finished job's
+    claims (one per recipient, 100,000 for a large audience) would only pile up.
+    The count is kept first, so a takeover after a crash in between keeps it.
+    """
+    if job.written is None:
+        job.written = FanoutClaim.objects(job_id=job.id).count()
+        FanoutJob.objects(id=job.id).update_one(set__written=job.written)
+    FanoutClaim.objects(job_id=job.id).delete()
+    FanoutJob.objects(id=job.id).update_one(set__state="done", set__finished_at=now())
+    job.state = "done"
 
 
 def _notify(job, recipients, outbox: Outbox):

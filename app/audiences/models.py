@@ -50,8 +50,10 @@ class FanoutJob(me.Document):
     type = me.StringField()
     data = me.DictField(default=None, null=True)
     total = me.IntField(required=True, default=0)  # members when it was accepted
-    # How many were written and published is counted, not kept here: FerretDB loses
+    # How many were written is counted while it runs, not kept here: FerretDB loses
     # concurrent `$inc`s of one document (see `app.audiences.service.job_view`).
+    # Once the last batch is written, the count is kept here and the claims go.
+    written = me.IntField()
     cursor = me.StringField(default="")  # the last recipient written
     state = me.StringField(required=True, choices=JOB_STATES, default="running")
     owner = me.StringField()  # the instance writing it

@@ -192,9 +192,17 @@ def job_of(*, job_id, user_id, is_admin, outbox: Outbox):
 def job_view(job, outbox: Outbox):
     """The job with how far it got: `written` (members whose notification is saved or
     being saved) and `delivered` (of those, taken by the broker: their outbox entry
-    is gone). Counted rather than kept on the job, whose writer and relays would
-    otherwise update one document at once, which FerretDB does not do atomically."""
-    written = FanoutClaim.objects(job_id=job.id).count()
+    is gone). Counted while the job runs rather than kept on it, as its writer and
+    relays would otherwise update one document at once, which FerretDB does not do
+    atomically; kept on the job once done (`fanout._finish`)."""
+    written = job.written
+    if written is None:  # still running: its claims so far
+        written = FanoutClaim.objects(job_id=job.id).count()
+        # Finishing keeps the count before it drops the claims: a count that saw them
+        # going came after it, so read again.
+        finished = FanoutJob.objects(id=job.id).only("written").first()
+        if finished is not None and finished.written is not None:
+            written = finished.written
     return {
         "id": job.id,
         "audience": job.audience,

@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from app.audiences.models import FanoutClaim
 from tests.support.clients import Api, wait_until
 
 
@@ -206,6 +207,8 @@ def test_a_large_audience_is_written_in_the_background_in_batches(own_server, so
     job = wait_until(finished, 15)
     assert job, api.get(job_path, account=owner).json()
     assert job["written"] == 13
+    # The claims guarded the batches while they were written; done, they are gone.
+    assert FanoutClaim.objects(job_id=job["id"]).count() == 0
     assert watcher.receive_type("notification", timeout=5) is not None
     for member in members:
         assert len(api.get("/api/notifications", account=member).json()["items"]) == 1
