@@ -403,6 +403,11 @@ def git_revision():
     return "?"
 
 
+# Taken when the benchmark starts: a checkout that moves during a long run must not
+# name the code it measured.
+REVISION = git_revision()
+
+
 def save_result(name, result, stack_info=None):
     """Write bench/results/latest-<name>.json and a copy .run/bench/history/<name>-<time>.json.
 
@@ -414,7 +419,7 @@ def save_result(name, result, stack_info=None):
     document = {
         "benchmark": name,
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "git": git_revision(),
+        "git": REVISION,
         "machine": machine(),
         "packages": package_versions(),
         "services": stack_info or {},
