@@ -1,0 +1,47 @@
+"""The server's VAPID identity (RFC 8292): its key from the settings, its public half.
+
+`VAPID_PRIVATE_KEY` is PEM, or the base64url raw 32-byte private key (the form web-push
+tools print). `python -m app.channels.push.vapid` prints a fresh raw key; scripts/run.sh
+uses it to give a development setup one of its own.
+"""
+
+import base64
+import functools
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from py_vapid import Vapid
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@functools.lru_cache(maxsize=8)
+def load(private_key: str) -> Vapid:
+    """The signer for a key as the settings hold it (PEM or base64url raw)."""
+    text = private_key.strip()
+    if text.startswith("-----BEGIN"):
+        key = serialization.load_pem_private_key(text.encode(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+            raise ValueError("VAPID_PRIVATE_KEY must be a P-256 (prime256v1) key")
+        return Vapid(key)
+    return Vapid.from_raw(text.encode())
+
+
+def public_key(private_key: str) -> str:
+    """The applicationServerKey a browser subscribes with: the uncompressed point, base64url."""
+    point = load(private_key).public_key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return _b64url(point)
+
+
+def generate() -> str:
+    """A new private key, base64url raw (32 bytes)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return _b64url(key.private_numbers().private_value.to_bytes(32, "big"))
+
+
+if __name__ == "__main__":
+    print(generate())
