@@ -43,16 +43,22 @@ def auth_secret(value):
 
 def push_endpoint(value):
     """An https URL of a push service (or http://127.0.0.1 where the settings allow it)."""
-    parts = urlsplit(value)
-    if parts.scheme == "https" and parts.hostname:
+    refused = ma.ValidationError("Must be an https URL of a push service.")
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:  # an unclosed "[", a port that is no number
+        raise refused from None
+    if parts.scheme == "https" and host:
         return
     if parts.scheme == "http" and current_app.config["PUSH_ALLOW_LOOPBACK_HTTP"]:
         try:
-            if parts.hostname and ipaddress.ip_address(parts.hostname).is_loopback:
+            if host and ipaddress.ip_address(host).is_loopback:
                 return
         except ValueError:
             pass
-    raise ma.ValidationError("Must be an https URL of a push service.")
+    raise refused
 
 
 class SubscriptionKeysSchema(ma.Schema):

@@ -160,3 +160,29 @@ def test_a_user_with_a_live_socket_gets_no_push(
 
     assert outcome.skipped == "online: the socket delivered it"
     assert push_service.received(endpoint) == []
+
+
+def test_a_push_a_killed_sender_had_started_is_not_sent_again(
+    push_herald, push_api, push_service, server_key, database
+):
+    alice, bob = push_api.register("alice"), push_api.register("bob")
+    endpoint = subscribed(push_api, bob, push_service, server_key)
+    [stored] = push_api.get("/api/push-subscriptions", account=bob).json()["items"]
+    notification = notification_for(push_api, alice, bob)
+    # What a sender leaves when killed between recording a push and hearing back: the
+    # push service may have taken it, so at most once means not again.
+    database.push_sends.insert_one(
+        {
+            "_id": f"{notification['id']}:{stored['id']}",
+            "notification_id": notification["id"],
+            "subscription_id": stored["id"],
+            "user_id": bob.id,
+            "status": "sending",
+            "attempts": 1,
+        }
+    )
+
+    outcome = send(push_herald, notification, bob.id)
+
+    assert (outcome.sent, outcome.already_sent) == (0, 1)
+    assert push_service.received(endpoint) == []

@@ -72,6 +72,8 @@ BAD_INPUT = {
     "no endpoint": lambda s: {"keys": s["keys"]},
     "http endpoint elsewhere": lambda s: {**s, "endpoint": "http://push.example.test/x"},
     "not a URL": lambda s: {**s, "endpoint": "push me"},
+    "an unclosed IPv6 host": lambda s: {**s, "endpoint": "https://[::1/x"},
+    "a port that is no number": lambda s: {**s, "endpoint": "https://p.example.test:99999x/"},
     "endpoint too long": lambda s: {**s, "endpoint": "https://p.example.test/" + "a" * 2100},
     "no keys": lambda s: {"endpoint": s["endpoint"]},
     "p256dh not base64url": lambda s: {**s, "keys": {**s["keys"], "p256dh": "not base64!"}},
