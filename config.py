@@ -180,6 +180,9 @@ class Config:
         self.PUSH_MAX_SUBSCRIPTIONS = env_int("PUSH_MAX_SUBSCRIPTIONS", 20)
         # On: endpoints may be http://127.0.0.1 (the tests' push service); off, https only.
         self.PUSH_ALLOW_LOOPBACK_HTTP = env_bool("PUSH_ALLOW_LOOPBACK_HTTP", False)
+        # How long the record of each push is kept: within it a retry or a replayed dead
+        # letter never pushes a notification twice to one device.
+        self.PUSH_SENDS_RETENTION = env_float("PUSH_SENDS_RETENTION", 7 * 24 * 3600.0)
 
         self.ADMIN_USERNAME = env_str("ADMIN_USERNAME")
         self.ADMIN_EMAIL = env_str("ADMIN_EMAIL")

@@ -43,9 +43,10 @@ class PushSend(me.Document):
     status = me.StringField(required=True, choices=(SENDING, SENT, FAILED, GONE))
     attempts = me.IntField(required=True, default=1)
     error = me.StringField(null=True)
+    created_at = me.DateTimeField(required=True, default=now)
     updated_at = me.DateTimeField(required=True, default=now)
 
-    meta = {"collection": "push_sends", "indexes": ["notification_id", "user_id"]}
+    meta = {"collection": "push_sends", "indexes": ["notification_id", "user_id", "created_at"]}
 
     @staticmethod
     def key(notification_id, subscription_id):

@@ -3,11 +3,17 @@
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
-from app.channels.push import schemas, service
+from app.channels.push import schemas, service, vapid
 from app.errors import ErrorSchema
 from app.security import Blueprint
 
 blp = Blueprint("push", __name__, url_prefix="/api", description="Web Push")
+
+
+@blp.record_once
+def refuse_unusable_vapid_settings(state):
+    """A VAPID key that cannot sign stops the app at start, not at every push."""
+    vapid.check(state.app.config)
 
 
 @blp.route("/push/vapid-public-key")

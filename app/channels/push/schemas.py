@@ -50,15 +50,20 @@ def push_endpoint(value):
         parts.port  # noqa: B018 - raises on a port that is not a number
     except ValueError:  # an unclosed "[", a port that is no number
         raise refused from None
-    if parts.scheme == "https" and host:
+    address = _ip_address(host)
+    if parts.scheme == "https" and host and (address is None or address.is_global):
+        return  # push services have public names; an internal address is no push service
+    loopback_allowed = current_app.config["PUSH_ALLOW_LOOPBACK_HTTP"]
+    if parts.scheme == "http" and loopback_allowed and address and address.is_loopback:
         return
-    if parts.scheme == "http" and current_app.config["PUSH_ALLOW_LOOPBACK_HTTP"]:
-        try:
-            if host and ipaddress.ip_address(host).is_loopback:
-                return
-        except ValueError:
-            pass
     raise refused
+
+
+def _ip_address(host):
+    try:
+        return ipaddress.ip_address(host) if host else None
+    except ValueError:
+        return None  # a name
 
 
 class SubscriptionKeysSchema(ma.Schema):

@@ -10,6 +10,7 @@ a 429, a 5xx or a network error raises `PushFailed`, for the consumer to retry l
 import logging
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 
 import requests
 from flask import current_app
@@ -26,6 +27,10 @@ logger = logging.getLogger(__name__)
 
 GONE_STATUSES = (404, 410)  # the push service forgot the subscription: never again
 URGENCIES = ("very-low", "low", "normal", "high")
+# Records older than PUSH_SENDS_RETENTION are deleted by the first send after this many
+# seconds (FerretDB has no TTL indexes, and a purge per send would scan the collection).
+PURGE_INTERVAL = 60.0
+_purged_at = None  # monotonic time of this process's last purge
 
 
 def public_key() -> str:
@@ -130,6 +135,7 @@ def send_notification(notification: dict, user_id: str) -> PushOutcome:
     subscriptions = subscriptions_of(user_id=user_id)
     if not subscriptions:
         return PushOutcome(skipped="no push subscription")
+    _purge_old_sends(config["PUSH_SENDS_RETENTION"])
     outcome, errors, retry_after = PushOutcome(), [], None
     body = payload.build(notification)
     with requests.Session() as session:
@@ -150,6 +156,14 @@ def send_notification(notification: dict, user_id: str) -> PushOutcome:
     if errors:
         raise PushFailed(outcome, errors, retry_after)
     return outcome
+
+
+def _purge_old_sends(retention):
+    global _purged_at
+    if _purged_at is not None and time.monotonic() - _purged_at < PURGE_INTERVAL:
+        return
+    _purged_at = time.monotonic()
+    PushSend.objects(created_at__lt=now() - timedelta(seconds=retention)).delete()
 
 
 def _claim(key, notification_id, subscription) -> bool:

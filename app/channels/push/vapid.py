@@ -8,9 +8,10 @@ uses it to give a development setup one of its own.
 import base64
 import functools
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from py_vapid import Vapid
+from py_vapid import Vapid, VapidException
 
 
 def _b64url(raw: bytes) -> str:
@@ -26,7 +27,10 @@ def load(private_key: str) -> Vapid:
         if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
             raise ValueError("VAPID_PRIVATE_KEY must be a P-256 (prime256v1) key")
         return Vapid(key)
-    return Vapid.from_raw(text.encode())
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if len(raw) != 32:
+        raise ValueError(f"a raw key is 32 bytes, this one {len(raw)}")
+    return Vapid(ec.derive_private_key(int.from_bytes(raw, "big"), ec.SECP256R1()))
 
 
 def public_key(private_key: str) -> str:
@@ -35,6 +39,26 @@ def public_key(private_key: str) -> str:
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
     )
     return _b64url(point)
+
+
+def check(config) -> None:
+    """Refuse, at start, a key that cannot sign or a subject push services would refuse."""
+    private_key = config["VAPID_PRIVATE_KEY"]
+    if not private_key:
+        return
+    try:
+        signer = load(private_key)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as error:
+        raise RuntimeError(
+            f"VAPID_PRIVATE_KEY must be a P-256 key, PEM or base64url raw (32 bytes): {error}"
+        ) from None
+    try:  # py-vapid's own rules for `sub`, which it applies at every push
+        signer.sign({"sub": config["VAPID_SUBJECT"], "aud": "https://push.example"})
+    except VapidException:
+        raise RuntimeError(
+            f"VAPID_SUBJECT must be a mailto: address or an https: URL, "
+            f"not {config['VAPID_SUBJECT']!r}"
+        ) from None
 
 
 def generate() -> str:

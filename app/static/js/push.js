@@ -6,6 +6,7 @@
 import { byId, showMessage } from "./dom.js";
 
 const WORKER_URL = "/sw.js";
+const BLOCKED = "Notifications are blocked for Herald in this browser's settings.";
 
 export function pushSupported() {
   return "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
@@ -39,6 +40,9 @@ export class PushToggle {
     const subscription = await this.#browserSubscription();
     if (subscription) this.#subscriptionId = await this.#storedIdOf(subscription.endpoint);
     this.#show(true);
+    if (Notification.permission === "denied") {
+      showMessage(byId("push-status"), BLOCKED, { error: true });
+    }
   }
 
   clear() {
@@ -75,9 +79,7 @@ export class PushToggle {
   async #turnOn() {
     const status = byId("push-status");
     if ((await Notification.requestPermission()) !== "granted") {
-      showMessage(status, "Notifications are blocked for Herald in this browser's settings.", {
-        error: true,
-      });
+      showMessage(status, BLOCKED, { error: true });
       return;
     }
     await navigator.serviceWorker.register(WORKER_URL);

@@ -72,6 +72,7 @@ BAD_INPUT = {
     "no endpoint": lambda s: {"keys": s["keys"]},
     "http endpoint elsewhere": lambda s: {**s, "endpoint": "http://push.example.test/x"},
     "not a URL": lambda s: {**s, "endpoint": "push me"},
+    "an internal address": lambda s: {**s, "endpoint": "https://10.0.0.7/push/x"},
     "an unclosed IPv6 host": lambda s: {**s, "endpoint": "https://[::1/x"},
     "a port that is no number": lambda s: {**s, "endpoint": "https://p.example.test:99999x/"},
     "endpoint too long": lambda s: {**s, "endpoint": "https://p.example.test/" + "a" * 2100},
