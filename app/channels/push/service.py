@@ -22,6 +22,7 @@ from app.channels.push import payload, vapid
 from app.channels.push.models import PushSend, PushSubscription
 from app.clock import now
 from app.errors import NotFound, Unprocessable
+from app.notifications.models import Notification
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +136,11 @@ def send_notification(notification: dict, user_id: str) -> PushOutcome:
     subscriptions = subscriptions_of(user_id=user_id)
     if not subscriptions:
         return PushOutcome(skipped="no push subscription")
+    stored = Notification.objects(id=notification["id"]).only("read").first()
+    if stored is None:  # retracted or deleted before its push went out (a retry, say)
+        return PushOutcome(skipped="the notification was deleted")
+    if stored.read:
+        return PushOutcome(skipped="read already")
     _purge_old_sends(config["PUSH_SENDS_RETENTION"])
     outcome, errors, retry_after = PushOutcome(), [], None
     body = payload.build(notification)

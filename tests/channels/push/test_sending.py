@@ -186,3 +186,19 @@ def test_a_push_a_killed_sender_had_started_is_not_sent_again(
 
     assert (outcome.sent, outcome.already_sent) == (0, 1)
     assert push_service.received(endpoint) == []
+
+
+def test_a_read_or_deleted_notification_is_not_pushed(
+    push_herald, push_api, push_service, server_key
+):
+    alice, bob = push_api.register("alice"), push_api.register("bob")
+    endpoint = subscribed(push_api, bob, push_service, server_key)
+    read = notification_for(push_api, alice, bob, message="seen elsewhere")
+    marked = push_api.put(f"/api/notifications/{read['id']}", account=bob, json={"read": True})
+    assert marked.status_code == 200, marked.text
+    retracted = notification_for(push_api, alice, bob, message="never mind")
+    assert push_api.delete(f"/api/notifications/{retracted['id']}", account=alice).ok
+
+    assert send(push_herald, read, bob.id).skipped == "read already"
+    assert send(push_herald, retracted, bob.id).skipped == "the notification was deleted"
+    assert push_service.received(endpoint) == []
