@@ -146,3 +146,13 @@ def test_the_service_worker_is_served_at_the_root(push_herald):
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/javascript")
     assert "showNotification" in response.text
+
+
+def test_a_browser_that_blocks_notifications_is_told_so(push_herald, open_page):
+    bob = Api(push_herald.url).register("bob")
+    page = open_page(push_herald.url).sign_in(bob)  # no permission granted: the prompt says no
+    page.page.get_by_role("button", name="Notify me on this device").click()
+    expect(page.page.locator("#push-status")).to_have_text(
+        "Notifications are blocked for Herald in this browser's settings."
+    )
+    assert Api(push_herald.url).get("/api/push-subscriptions", account=bob).json() == {"items": []}
