@@ -29,6 +29,8 @@ PushManager.prototype.subscribe = async function (options) {
   if (!options.userVisibleOnly || options.applicationServerKey.length !== 65) {
     throw new DOMException("bad options", "NotAllowedError");
   }
+  window.__subscribedWithKey = btoa(String.fromCharCode(...options.applicationServerKey))
+    .replace(/[+]/g, "-").replace(/[/]/g, "_").replace(/=+$/, "");
   const json = window.__pushSubscriptionJSON;
   window.__subscribed = { endpoint: json.endpoint, toJSON: () => json,
                           unsubscribe: async () => { window.__subscribed = null; return true; } };
@@ -99,6 +101,7 @@ def test_notify_me_on_this_device_and_the_worker_shows_the_push(
     expect(tab.locator("#push-status")).to_have_text(
         "This device will be notified while Herald is closed."
     )
+    assert tab.evaluate("window.__subscribedWithKey") == server_key
     stored = api.get("/api/push-subscriptions", account=bob).json()["items"]
     assert [s["endpoint"] for s in stored] == [subscription["endpoint"]]
 
