@@ -155,6 +155,35 @@ class Config:
         self.NOTIFICATION_DATA_MAX_BYTES = env_int("NOTIFICATION_DATA_MAX_BYTES", 4096)
         self.BROADCAST_MAX_RECIPIENTS = env_int("BROADCAST_MAX_RECIPIENTS", 10000)
 
+        # Web Push (app/channels/push). VAPID_PRIVATE_KEY: the server's P-256 key, either
+        # PEM (PKCS8 or SEC1) or the base64url raw 32-byte key that `npx web-push
+        # generate-vapid-keys` and py-vapid print; unset turns push off (scripts/run.sh
+        # makes one in .run/ for development). VAPID_SUBJECT: how a push service reaches
+        # the operator, a mailto: or https: URL (RFC 8292).
+        self.VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY")
+        self.VAPID_SUBJECT = env_str("VAPID_SUBJECT", "mailto:admin@herald.invalid")
+        # How long a push service keeps a push for an unreachable device, in seconds.
+        self.PUSH_TTL = env_int("PUSH_TTL", 24 * 3600)
+        # The Urgency header (very-low, low, normal, high), and per notification type
+        # ("message=high,digest=low") where a type deserves another.
+        self.PUSH_URGENCY = env_str("PUSH_URGENCY", "normal")
+        self.PUSH_URGENCY_BY_TYPE = dict(
+            pair.strip().split("=", 1)
+            for pair in env_str("PUSH_URGENCY_BY_TYPE", "").split(",")
+            if "=" in pair
+        )
+        # How long one request to a push service may take before it counts as failed.
+        self.PUSH_TIMEOUT = env_float("PUSH_TIMEOUT", 10.0)
+        # On: a user with a live socket gets no push (the socket showed it already).
+        self.PUSH_ONLY_WHEN_OFFLINE = env_bool("PUSH_ONLY_WHEN_OFFLINE", True)
+        # Devices one user may register; more is refused (422).
+        self.PUSH_MAX_SUBSCRIPTIONS = env_int("PUSH_MAX_SUBSCRIPTIONS", 20)
+        # On: endpoints may be http://127.0.0.1 (the tests' push service); off, https only.
+        self.PUSH_ALLOW_LOOPBACK_HTTP = env_bool("PUSH_ALLOW_LOOPBACK_HTTP", False)
+        # How long the record of each push is kept: within it a retry or a replayed dead
+        # letter never pushes a notification twice to one device.
+        self.PUSH_SENDS_RETENTION = env_float("PUSH_SENDS_RETENTION", 7 * 24 * 3600.0)
+
         self.ADMIN_USERNAME = env_str("ADMIN_USERNAME")
         self.ADMIN_EMAIL = env_str("ADMIN_EMAIL")
         self.ADMIN_PASSWORD = env_str("ADMIN_PASSWORD")

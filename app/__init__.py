@@ -70,6 +70,7 @@ def _register_blueprints(app):
 
     from app.audiences.routes import blp as audiences_blp
     from app.auth.routes import blp as auth_blp
+    from app.channels.push.routes import blp as push_blp
     from app.conversations.routes import blp as conversations_blp
     from app.delivery.routes import blp as dead_letters_blp
     from app.extensions import api
@@ -88,6 +89,7 @@ def _register_blueprints(app):
         audiences_blp,
         posts_blp,
         conversations_blp,
+        push_blp,
         dead_letters_blp,
         health_blp,
         metrics_blp,

@@ -19,6 +19,7 @@ from app.audiences import service as audiences
 from app.audiences.fanout import FanoutWorker
 from app.auth import pictures
 from app.brokers import Broker, create_broker
+from app.channels.push import service as push
 from app.conversations import service as conversations
 from app.delivery import outbox
 from app.delivery.announce import Announcer
@@ -42,6 +43,7 @@ ACCOUNT_CLEANUPS = (
     audiences.delete_audiences_of,
     posts.delete_posts_of,
     pictures.on_user_deleted,
+    push.delete_subscriptions_of,
 )
 
 

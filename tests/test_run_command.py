@@ -1,4 +1,5 @@
-"""`make run`'s script: serves Herald on the embedded store, and a restart keeps the data."""
+"""`make run`'s script: serves Herald on the embedded store, and a restart keeps the data
+(and the VAPID key it made for Web Push)."""
 
 import os
 import signal
@@ -16,6 +17,7 @@ def start_run_script(port, store_port, store_dir, log):
         "PORT": str(port),
         "STORE_PORT": str(store_port),
         "STORE_DIR": str(store_dir),
+        "VAPID_KEY_FILE": str(store_dir.parent / "vapid-private-key"),
         "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
     }
     for name in ("MONGODB_URI", "BROKER_URL", "HERALD_ENV"):
@@ -53,6 +55,7 @@ def test_run_serves_herald_and_a_restart_keeps_users_and_notifications(tmp_path)
         try:
             alice, bob = api.register("alice"), api.register("bob")
             sent = api.notify(alice, bob, "still here after a restart")
+            push_key = api.get("/api/push/vapid-public-key").json()["publicKey"]
         finally:
             stop(process)
         assert (
@@ -69,5 +72,7 @@ def test_run_serves_herald_and_a_restart_keeps_users_and_notifications(tmp_path)
             again = api.login(bob.id, bob.username, bob.email, bob.password)
             items = api.get("/api/notifications", account=again).json()["items"]
             assert [n["id"] for n in items] == [sent["id"]]
+            # The VAPID key made on the first run is kept: subscriptions stay valid.
+            assert api.get("/api/push/vapid-public-key").json()["publicKey"] == push_key
         finally:
             stop(process)

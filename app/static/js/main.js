@@ -8,6 +8,7 @@ import { byId, showMessage } from "./dom.js";
 import { Inbox } from "./inbox.js";
 import { PresenceList } from "./presence.js";
 import { ProfilePanel } from "./profile.js";
+import { PushToggle } from "./push.js";
 import { TokenStore } from "./session.js";
 import { Social } from "./social.js";
 
@@ -53,6 +54,7 @@ const profile = new ProfilePanel({
   api,
   onDeleted: () => leave("Your account was deleted.", { error: false }),
 });
+const push = new PushToggle({ api });
 const connection = new LiveConnection({
   api,
   // Notifications and messages share one id order: resume after the newest of either.
@@ -358,6 +360,7 @@ async function enter() {
   presence.setSelf(me);
   profile.clear();
   profile.show(me);
+  push.signedIn().catch(() => push.clear());
   showView(true);
   byId("inbox-title").focus();
   try {
@@ -378,6 +381,8 @@ function leave(message = "", { error = Boolean(message) } = {}) {
   connection.stop();
   clearInterval(presenceTimer);
   presenceTimer = null;
+  push.forget(); // before the tokens go: it deletes this browser's subscription
+  push.clear();
   tokens.clear();
   inbox.clear();
   conversations.clear();

@@ -1,0 +1,1 @@
+"""Delivery channels beyond the socket: consumers of the delivery stream."""
