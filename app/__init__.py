@@ -95,6 +95,10 @@ def _register_blueprints(app):
         api.register_blueprint(blueprint)
     app.register_blueprint(realtime_bp)
     app.register_blueprint(web_bp)
+    # GraphQL beside REST, at /graphql (HTTP and graphql-transport-ws).
+    from app.graphql import views as graphql_views
+
+    graphql_views.init_app(app)
     app.register_blueprint(
         Blueprint(
             "docs_assets",

@@ -1,0 +1,46 @@
+"""`/graphql`: GraphQL over HTTP (POST, and GET for queries) and over WebSocket
+(graphql-transport-ws), beside REST on the same app.
+
+Each app builds its schema once with its own limits (`init_app`); the view
+answers with strawberry's Flask integration, which is synchronous and so runs
+as any Flask view does under the gevent worker.
+"""
+
+from cross_web import HTTPException as StrawberryHTTPException
+from flask import Blueprint, current_app, request
+from strawberry.flask.views import GraphQLView
+
+from app.errors import error_response
+from app.extensions import sock
+from app.graphql import context, transport_ws
+from app.graphql.schema import build_schema
+
+SCHEMA = "herald.graphql.schema"
+bp = Blueprint("graphql", __name__)
+
+
+class HeraldGraphQLView(GraphQLView):
+    """strawberry's view on the app's schema, with Herald's context and error shape."""
+
+    def __init__(self):
+        super().__init__(schema=current_app.extensions[SCHEMA], graphql_ide=None)
+
+    def get_context(self, request, response):
+        return context.from_request(request)
+
+    def dispatch_request(self):
+        try:
+            return self.run(request=request)
+        except StrawberryHTTPException as error:  # not JSON, a mutation over GET, ...
+            return error_response(error.status_code, error.reason)
+
+
+@sock.route("/graphql", bp=bp)
+def graphql_socket(ws):
+    transport_ws.serve(ws, current_app.extensions[SCHEMA])
+
+
+def init_app(app):
+    app.extensions[SCHEMA] = build_schema(app.config)
+    bp.add_url_rule("/graphql", view_func=HeraldGraphQLView.as_view("graphql_http"))
+    app.register_blueprint(bp)
