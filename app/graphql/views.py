@@ -40,7 +40,9 @@ def graphql_socket(ws):
     transport_ws.serve(ws, current_app.extensions[SCHEMA])
 
 
+bp.add_url_rule("/graphql", view_func=HeraldGraphQLView.as_view("graphql_http"))
+
+
 def init_app(app):
     app.extensions[SCHEMA] = build_schema(app.config)
-    bp.add_url_rule("/graphql", view_func=HeraldGraphQLView.as_view("graphql_http"))
     app.register_blueprint(bp)
