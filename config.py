@@ -140,6 +140,13 @@ class Config:
         )
         # A graphql-transport-ws client must send connection_init within this (else 4408).
         self.GRAPHQL_WS_INIT_TIMEOUT = env_float("GRAPHQL_WS_INIT_TIMEOUT", 10.0)
+        # GET /api/stream (app/realtime/stream.py): a `?token=` from POST /api/stream/token
+        # is good for this long; EventSource sends no headers, so it sits in URLs and logs.
+        self.STREAM_TOKEN_TTL = env_int("STREAM_TOKEN_TTL", 60)
+        # A comment this often keeps proxies from closing an idle stream, and finds dead readers.
+        self.STREAM_KEEPALIVE_INTERVAL = env_float("STREAM_KEEPALIVE_INTERVAL", 15.0)
+        # How long EventSource waits before reconnecting (the stream's `retry:`).
+        self.STREAM_RETRY_MS = env_int("STREAM_RETRY_MS", 2000)
 
         self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
