@@ -1,6 +1,9 @@
 """The GraphQL schema: each domain's queries and mutations merged, with the limits
-and the error conversion as extensions. `python -m app.graphql.schema` prints it
-in SDL (`schema.graphql` at the repository root is that output)."""
+and the error conversion as extensions.
+
+`flask --app wsgi graphql-schema` (or `python -m app.graphql.schema`) prints it
+in SDL; `schema.graphql` at the repository root is that output.
+"""
 
 import strawberry
 from strawberry.tools import merge_types
@@ -41,8 +44,9 @@ def build_schema(config) -> strawberry.Schema:
 
 def sdl() -> str:
     """The schema in SDL, as checked in at `schema.graphql`."""
-    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription).as_str()
+    schema = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription)
+    return schema.as_str() + "\n"
 
 
 if __name__ == "__main__":
-    print(sdl())
+    print(sdl(), end="")

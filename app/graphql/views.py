@@ -6,6 +6,7 @@ answers with strawberry's Flask integration, which is synchronous and so runs
 as any Flask view does under the gevent worker.
 """
 
+import click
 from cross_web import HTTPException as StrawberryHTTPException
 from flask import Blueprint, current_app, request
 from strawberry.flask.views import GraphQLView
@@ -13,7 +14,7 @@ from strawberry.flask.views import GraphQLView
 from app.errors import error_response
 from app.extensions import sock
 from app.graphql import context, transport_ws
-from app.graphql.schema import build_schema
+from app.graphql.schema import build_schema, sdl
 
 SCHEMA = "herald.graphql.schema"
 bp = Blueprint("graphql", __name__)
@@ -46,3 +47,8 @@ bp.add_url_rule("/graphql", view_func=HeraldGraphQLView.as_view("graphql_http"))
 def init_app(app):
     app.extensions[SCHEMA] = build_schema(app.config)
     app.register_blueprint(bp)
+
+    @app.cli.command("graphql-schema")
+    def print_schema():
+        """Print the GraphQL schema in SDL (`schema.graphql` is its output)."""
+        click.echo(sdl(), nl=False)

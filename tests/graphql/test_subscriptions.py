@@ -27,7 +27,7 @@ class Listener:
     """A subscription run by gql in an asyncio loop of its own thread, collecting results."""
 
     def __init__(self, server, account, query=ADDED, **variables):
-        self.received, self.error = [], None
+        self.received, self.error, self.account = [], None, account
         self.client = subscription_client(server, account)
         self.request = GraphQLRequest(query, variable_values=variables or None)
         self.loop = asyncio.new_event_loop()
@@ -57,7 +57,8 @@ class Listener:
 
 
 def subscribed(server, account):
-    return any(
+    """How many subscriptions of `account` the server holds, their backlogs sent."""
+    return sum(
         subscription.resuming is False
         for session in server.node.hub.sessions_of(account.id)
         for subscription in getattr(session, "subscriptions", {}).values()
@@ -71,8 +72,9 @@ def listen(server):
     def start(account, query=ADDED, **variables):
         listener = Listener(server, account, query, **variables)
         listeners.append(listener)
+        mine = sum(other.account is account for other in listeners)
         # Subscribed once the server holds the subscription, its backlog sent.
-        wait_until(lambda: subscribed(server, account), timeout=10)
+        wait_until(lambda: subscribed(server, account) >= mine, timeout=10)
         return listener
 
     yield start
@@ -108,3 +110,24 @@ def test_a_revoked_token_ends_the_subscription(api, alice, listen):
     assert isinstance(listener.error, TransportConnectionFailed)
     closed = listener.error.__cause__ or listener.error.__context__
     assert closed.rcvd.code == 4403
+
+
+MESSAGES = "subscription { messageAdded { text senderId recipientId } }"
+PRESENCE = "subscription { presenceChanged { userId connected } }"
+
+
+def test_messages_and_presence_are_subscribable(api, alice, bob, listen):
+    messages, watching = listen(alice, MESSAGES), listen(alice, PRESENCE)
+    sent = api.post(f"/api/conversations/{alice.id}/messages", account=bob, json={"text": "psst"})
+    assert sent.status_code == 201, sent.text
+    wait_until(lambda: messages.received)
+    assert messages.received[0]["messageAdded"] == {
+        "text": "psst",
+        "senderId": bob.id,
+        "recipientId": alice.id,
+    }
+    listen(bob, MESSAGES)  # bob comes online
+    came = wait_until(
+        lambda: [p for p in watching.received if p["presenceChanged"]["userId"] == bob.id]
+    )
+    assert came[0]["presenceChanged"] == {"userId": bob.id, "connected": True}
