@@ -3,21 +3,29 @@
 
 Each app builds its schema once with its own limits (`init_app`); the view
 answers with strawberry's Flask integration, which is synchronous and so runs
-as any Flask view does under the gevent worker.
+as any Flask view does under the gevent worker. A browser opening /graphql gets
+GraphiQL (`app/graphql/ide/`), whose files scripts/graphiql.sh fetched.
 """
+
+from pathlib import Path
 
 import click
 from cross_web import HTTPException as StrawberryHTTPException
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, make_response, render_template, request
 from strawberry.flask.views import GraphQLView
 
+from app import headers
 from app.errors import error_response
 from app.extensions import sock
 from app.graphql import context, transport_ws
 from app.graphql.schema import build_schema, sdl
 
 SCHEMA = "herald.graphql.schema"
-bp = Blueprint("graphql", __name__)
+IDE = Path(__file__).parent / "ide"
+# GraphiQL's own files, and its start-up script and styles, under /graphql/ide/.
+bp = Blueprint(
+    "graphql", __name__, template_folder="ide", static_folder="ide", static_url_path="/graphql/ide"
+)
 
 
 class HeraldGraphQLView(GraphQLView):
@@ -30,10 +38,35 @@ class HeraldGraphQLView(GraphQLView):
         return context.from_request(request)
 
     def dispatch_request(self):
+        if _wants_the_ide():
+            return graphiql_page()
         try:
             return self.run(request=request)
         except StrawberryHTTPException as error:  # not JSON, a mutation over GET, ...
             return error_response(error.status_code, error.reason)
+
+
+def _wants_the_ide():
+    """A browser opening /graphql (HTML preferred to JSON, no query given)."""
+    accept = request.accept_mimetypes
+    return (
+        request.method == "GET"
+        and "query" not in request.args
+        and accept.quality("text/html") > accept.quality("application/json")
+    )
+
+
+def graphiql_page():
+    """GraphiQL, from local files only; a 503 where scripts/graphiql.sh did not fetch them."""
+    if not (IDE / "vendor" / "graphiql.min.js").is_file():
+        return error_response(
+            503, "GraphiQL is not installed here: run `scripts/graphiql.sh install`."
+        )
+    response = make_response(render_template("graphiql.html"))
+    # GraphiQL's editors set style attributes, as Swagger UI does.
+    response.headers["Content-Security-Policy"] = headers.SWAGGER_POLICY
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 @sock.route("/graphql", bp=bp)
