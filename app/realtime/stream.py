@@ -21,6 +21,7 @@ import json
 import logging
 import queue
 
+import marshmallow as ma
 from flask import Response, current_app, request, stream_with_context
 from flask.views import MethodView
 from flask_jwt_extended import current_user, get_jwt, verify_jwt_in_request
@@ -35,6 +36,7 @@ from app.errors import HeraldError, Unauthorized
 from app.extensions import current_node
 from app.ids import is_uuid
 from app.notifications import service as notifications
+from app.openapi import ERROR
 from app.realtime import protocol
 from app.security import Blueprint
 
@@ -85,10 +87,20 @@ def _token_claims(claims):
     }
 
 
+class StreamTokenSchema(ma.Schema):
+    token = ma.fields.String(required=True)
+    expiresIn = ma.fields.Integer(required=True, metadata={"description": "Seconds"})
+
+
 @blp.route("/stream/token")
 class StreamToken(MethodView):
     @blp.authenticated
-    @blp.doc(description="EventSource sends no headers: pass this as `?token=` to /api/stream.")
+    @blp.response(200, StreamTokenSchema)
+    @blp.doc(
+        description="`GET /api/stream` sends the caller's frames as Server-Sent Events "
+        "(bearer header, or this token as `?token=`, since EventSource sends no headers; "
+        "`Last-Event-ID` or `?since=` resumes; `?presence=1` adds presence changes)."
+    )
     def post(self):
         """A token for `GET /api/stream?token=`, valid STREAM_TOKEN_TTL seconds"""
         token = _serializer().dumps(_token_claims(get_jwt()))
@@ -113,19 +125,34 @@ def _authenticate():
     return user, claims
 
 
+STREAM_RESPONSES = {
+    "200": {
+        "description": "One event per frame: `id` (notifications and messages), `event` "
+        "(the frame's type), `data` (its JSON); comments keep the stream alive",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    },
+    "400": {"description": "`since` (or Last-Event-ID) is not an id", "content": ERROR},
+    "406": {"description": "The request does not accept text/event-stream", "content": ERROR},
+}
+
+
 @blp.route("/stream")
 class Stream(MethodView):
     @blp.doc(
-        security=[{"bearerAuth": []}, {}],
+        security=[{"bearerAuth": []}, {}],  # or `?token=` from POST /api/stream/token
         parameters=[
             {"name": "token", "in": "query", "schema": {"type": "string"}},
             {"name": "since", "in": "query", "schema": {"type": "string"}},
             {"name": "presence", "in": "query", "schema": {"type": "boolean"}},
+            {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}},
         ],
-        responses={"200": {"description": "text/event-stream"}},
+        responses=STREAM_RESPONSES,
     )
     def get(self):
-        """The caller's live frames as Server-Sent Events; `Last-Event-ID` resumes"""
+        """The caller's frames as Server-Sent Events (send Accept: text/event-stream)"""
+        # An endless answer only for those who asked for one (EventSource always does).
+        if "text/event-stream" not in request.headers.get("Accept", ""):
+            raise NotAcceptable("Send `Accept: text/event-stream` for the event stream.")
         user, claims = _authenticate()
         since = request.headers.get("Last-Event-ID") or request.args.get("since")
         if since is not None and not is_uuid(since):
@@ -142,6 +169,10 @@ class Stream(MethodView):
         response.headers["Cache-Control"] = "no-cache"
         response.headers["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
         return response
+
+
+class NotAcceptable(HeraldError):
+    status_code = 406
 
 
 def _events(node, session, username, since, watch, config):

@@ -47,7 +47,12 @@ def test_a_subscription_on_one_instance_gets_what_graphql_made_on_another(instan
     socket = Socket(
         websocket.create_connection(url, timeout=10, subprotocols=["graphql-transport-ws"])
     )
-    stream = requests.get(f"{first.url}/api/stream", headers=alice.auth, stream=True, timeout=15)
+    stream = requests.get(
+        f"{first.url}/api/stream",
+        headers={**alice.auth, "Accept": "text/event-stream"},
+        stream=True,
+        timeout=15,
+    )
     try:
         socket.send({"type": "connection_init", "payload": {"token": alice.access_token}})
         assert socket.receive(10) == {"type": "connection_ack"}

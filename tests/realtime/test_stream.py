@@ -13,7 +13,8 @@ class EventStream:
     """A streaming GET read as SSE events (`id`, `event`, `data`), comments skipped."""
 
     def __init__(self, url, **kwargs):
-        self.response = requests.get(url, stream=True, timeout=10, **kwargs)
+        headers = {"Accept": "text/event-stream", **kwargs.pop("headers", {})}
+        self.response = requests.get(url, stream=True, timeout=10, headers=headers, **kwargs)
         self.lines = self.response.iter_lines(decode_unicode=True)
 
     def next_event(self, kind=None):
@@ -89,6 +90,11 @@ def test_a_stream_ends_when_its_token_is_revoked(server, api, alice, streams):
 def test_no_stream_without_a_valid_token(server, api, alice, params):
     if params.get("token", "") is None:
         params = {**params, "token": stream_token(api, alice)}
-    answer = requests.get(f"{server.url}/api/stream", params=params, timeout=10)
+    answer = requests.get(
+        f"{server.url}/api/stream",
+        params=params,
+        headers={"Accept": "text/event-stream"},
+        timeout=10,
+    )
     assert answer.status_code in (400, 401)
     assert answer.json()["code"] == answer.status_code
