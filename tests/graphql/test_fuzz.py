@@ -40,25 +40,26 @@ def _operations(schema):
     return operations
 
 
+def _fuzz(operation, url, account):
+    @FUZZ_SETTINGS
+    @given(case=operation.as_strategy())
+    def fuzz(case):
+        response = case.call(base_url=url, headers=account.auth)
+        assert response.status_code < 500, response.text
+        internal = [
+            error
+            for error in response.json().get("errors") or ()
+            if (error.get("extensions") or {}).get("code", 400) >= 500
+        ]
+        assert not internal, f"{case.body}: {internal}"
+
+    fuzz()
+
+
 def test_every_field_without_server_errors(graphql_schema, server, subtests):
     api = Api(server.url)
     for operation in _operations(graphql_schema):
         if operation.label.startswith("Subscription."):
             continue  # not served over HTTP: the WebSocket tests cover them
-        account = api.register("fuzz")
         with subtests.test(msg=operation.label):
-
-            @FUZZ_SETTINGS
-            @given(case=operation.as_strategy())
-            def fuzz(case):
-                response = case.call(base_url=server.url + "/graphql", headers=account.auth)
-                assert response.status_code < 500, response.text
-                body = response.json()
-                internal = [
-                    error
-                    for error in body.get("errors") or ()
-                    if (error.get("extensions") or {}).get("code", 400) >= 500
-                ]
-                assert not internal, f"{case.body}: {internal}"
-
-            fuzz()
+            _fuzz(operation, server.url + "/graphql", api.register("fuzz"))
