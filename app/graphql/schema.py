@@ -32,9 +32,15 @@ Mutation = merge_types(
 )
 
 
+class HeraldSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        """Nothing: strawberry would log every error with its traceback, a 404 too;
+        `errors.HeraldErrors` logs the unexpected ones."""
+
+
 def build_schema(config) -> strawberry.Schema:
     """The schema with the limits of `config` (one per app: tests change them)."""
-    return strawberry.Schema(
+    return HeraldSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

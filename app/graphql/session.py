@@ -81,12 +81,21 @@ class GraphQLSession:
             self._put(("event", frame, notification_id))
 
     def ping(self) -> bool:
-        return True  # graphql-transport-ws pings are the client's; its socket's TCP the kernel's
+        """A WebSocket ping, as the hub's loop gives every socket; if the client never
+        answered the last one, the connection is closed instead."""
+        if self.closed:
+            return True
+        if not wire.pong_received(self.ws):
+            self._end(CLOSE_POLICY_VIOLATION, "Ping/Pong timeout")
+            return False
+        self._put(("ping", None, None))
+        return True
 
     def close(self, code: int, message: str) -> None:
-        """Close in the background; a revoked or expired token is 4403 here."""
-        if code == CLOSE_POLICY_VIOLATION:
-            code = CLOSE_FORBIDDEN
+        """Close in the background; the hub's 1008 (a revoked or expired token) is 4403 here."""
+        self._end(CLOSE_FORBIDDEN if code == CLOSE_POLICY_VIOLATION else code, message)
+
+    def _end(self, code, message):
         self.closed = True
         self._stop_writer()
         spawn(self._close_now, code, message, name="herald-graphql-close")
@@ -137,6 +146,10 @@ class GraphQLSession:
                     return
 
     def _messages_for(self, kind, value, event_id):
+        if kind == "ping":  # written here, so the writer stays the only one writing
+            wire.ping_sent(self.ws)
+            self.ws.sock.send(wire.PING_FRAME)
+            return []
         if kind == "send":
             return [value]
         if kind == "resumed":

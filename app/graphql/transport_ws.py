@@ -41,6 +41,7 @@ from app.graphql.context import Context
 from app.graphql.errors import convert_all, extensions_of
 from app.graphql.session import GraphQLSession, Subscription
 from app.notifications import service as notifications
+from app.realtime import wire
 from app.realtime.routes import FrameBudget
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class Refused(Exception):
 
 def serve(ws, schema) -> None:
     """Run one connection until it closes."""
+    wire.serialize_writes(ws)  # the writer, the reader's pongs and a close never interleave
     try:
         if ws.subprotocol != PROTOCOL:
             raise Refused(4406, "Subprotocol not acceptable")

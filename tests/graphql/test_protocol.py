@@ -5,7 +5,7 @@ import contextlib
 import pytest
 import websocket
 
-from tests.support.clients import Socket
+from tests.support.clients import Api, Socket, wait_until
 
 PROTOCOL = "graphql-transport-ws"
 
@@ -111,3 +111,23 @@ def test_no_subprotocol_or_no_init_closes(connect, own_server):
     assert connect(subprotocol=False).wait_closed() == 4406
     quick = own_server(GRAPHQL_WS_INIT_TIMEOUT=0.5)
     assert connect(url=quick.url).wait_closed() == 4408
+
+
+def test_an_expired_token_ends_the_connection_4403(connect, own_server):
+    quick = own_server(JWT_ACCESS_TOKEN_EXPIRES=2, WS_TOKEN_CHECK_INTERVAL=0.2)
+    account = Api(quick.url).register("expiring")
+    socket = connect(account.access_token, url=quick.url)
+    assert socket.wait_closed(timeout=15) == 4403
+
+
+def test_a_client_that_never_answers_pings_is_closed(own_server):
+    quick = own_server(WS_PING_INTERVAL=0.3)
+    account = Api(quick.url).register("silent")
+    url = quick.url.replace("http://", "ws://") + "/graphql"
+    # skip_utf8_validation and no auto-pong: websocket-client answers pings only in recv,
+    # and this client reads nothing after its ack.
+    socket = Socket(websocket.create_connection(url, timeout=5, subprotocols=[PROTOCOL]))
+    socket.send({"type": "connection_init", "payload": {"token": account.access_token}})
+    assert socket.receive(10) == {"type": "connection_ack"}
+    assert wait_until(lambda: not quick.node.hub.sessions_of(account.id), timeout=15)
+    socket.close()
