@@ -36,7 +36,6 @@ from app.errors import HeraldError, Unauthorized
 from app.extensions import current_node
 from app.ids import is_uuid
 from app.notifications import service as notifications
-from app.openapi import ERROR
 from app.realtime import protocol
 from app.security import Blueprint
 
@@ -125,6 +124,8 @@ def _authenticate():
     return user, claims
 
 
+# (app.openapi's ERROR; that module reads realtime's frames, so realtime does not import it.)
+ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 STREAM_RESPONSES = {
     "200": {
         "description": "One event per frame: `id` (notifications and messages), `event` "
