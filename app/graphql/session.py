@@ -48,6 +48,21 @@ def event_object(data: dict) -> SimpleNamespace:
     return SimpleNamespace(**fields)
 
 
+def root_of(frame: dict) -> SimpleNamespace:
+    """What a frame's subscription field resolves to: its `data`, or an inbox change."""
+    if "inbox" not in frame:
+        return event_object(frame["data"])
+    notification = event_object(frame["data"]) if frame.get("data") else None
+    return SimpleNamespace(
+        kind=frame["type"],
+        notification=notification,
+        notification_id=frame.get("id") or (notification.id if notification else None),
+        up_to=frame.get("upTo"),
+        still_unread=frame.get("stillUnread"),
+        inbox=event_object(frame["inbox"]),
+    )
+
+
 class Subscription:
     """One active subscription of a connection: its document, and where it resumes."""
 
@@ -158,7 +173,7 @@ class GraphQLSession:
         field = FIELD_OF_FRAME.get(frame.get("type"))
         if field is None or frame.get("for", self.user_id) != self.user_id:
             return []
-        root = event_object(frame["data"])
+        root = root_of(frame)
         messages = []
         for subscription in list(self.subscriptions.values()):
             if subscription.field != field or not subscription.accepts(event_id):

@@ -10,13 +10,16 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
-from app.graphql.types import Message, Notification, Presence
+from app.graphql.types import InboxChange, Message, Notification, Presence
 
 #: The subscription field fed by each kind of hub frame (`app.realtime.protocol`).
 FIELD_OF_FRAME = {
     "notification": "notificationAdded",
     "message": "messageAdded",
     "presence": "presenceChanged",
+    "notification.updated": "inboxChanged",
+    "notification.deleted": "inboxChanged",
+    "notifications.read_all": "inboxChanged",
 }
 
 
@@ -38,6 +41,13 @@ class Subscription:
 
     @strawberry.subscription(description="Each message to or from the caller; `since` resumes")
     def message_added(self, since: strawberry.ID | None = None) -> AsyncGenerator[Message, None]:
+        return _declared_only()
+
+    @strawberry.subscription(
+        description="Each change of the caller's inbox (read, unread, edited, deleted, all "
+        "read) made anywhere; order them by `inbox.seq`"
+    )
+    def inbox_changed(self) -> AsyncGenerator[InboxChange, None]:
         return _declared_only()
 
     @strawberry.subscription(description="Each time a user comes online or goes offline")

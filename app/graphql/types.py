@@ -238,3 +238,27 @@ class Presence:
     user_id: strawberry.ID
     username: str | None
     connected: bool
+
+
+@strawberry.type(description="The caller's inbox after a change, as of change `seq`")
+class InboxState:
+    user_id: strawberry.ID
+    seq: int
+    unread_count: int
+    counted_through: strawberry.ID | None = strawberry.field(
+        description="The newest notification the count looked at"
+    )
+
+
+@strawberry.type(description="A change of the caller's inbox, from any of their devices")
+class InboxChange:
+    kind: str = strawberry.field(
+        description="notification.updated, notification.deleted or notifications.read_all"
+    )
+    notification: Notification | None = strawberry.field(description="Updated: as it is now")
+    notification_id: strawberry.ID | None = strawberry.field(description="Updated or deleted")
+    up_to: strawberry.ID | None = strawberry.field(description="Read all: up to this id")
+    still_unread: list[strawberry.ID] | None = strawberry.field(
+        description="Read all: those up to `upTo` that stayed unread (arrived meanwhile)"
+    )
+    inbox: InboxState

@@ -131,3 +131,21 @@ def test_messages_and_presence_are_subscribable(api, alice, bob, listen):
         lambda: [p for p in watching.received if p["presenceChanged"]["userId"] == bob.id]
     )
     assert came[0]["presenceChanged"] == {"userId": bob.id, "connected": True}
+
+
+INBOX = """subscription { inboxChanged {
+  kind notificationId upTo notification { read } inbox { unreadCount seq } } }"""
+
+
+def test_inbox_changes_made_elsewhere_are_subscribable(api, alice, bob, listen):
+    changes = listen(alice, INBOX)
+    sent = api.notify(bob, alice, "to read")
+    assert api.put(f"/api/notifications/{sent['id']}", account=alice, json={}).status_code == 200
+    api.notify(bob, alice, "another")
+    assert api.post("/api/notifications/read-all", account=alice, json={}).status_code == 200
+    wait_until(lambda: len(changes.received) >= 2)
+    read, read_all = (item["inboxChanged"] for item in changes.received[:2])
+    assert read["kind"] == "notification.updated" and read["notificationId"] == sent["id"]
+    assert read["notification"] == {"read": True} and read["inbox"]["unreadCount"] == 0
+    assert read_all["kind"] == "notifications.read_all" and read_all["upTo"]
+    assert read_all["inbox"]["unreadCount"] == 0 and read_all["inbox"]["seq"] > read["inbox"]["seq"]
