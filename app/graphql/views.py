@@ -14,11 +14,12 @@ from cross_web import HTTPException as StrawberryHTTPException
 from flask import Blueprint, current_app, make_response, render_template, request
 from strawberry.flask.views import GraphQLView
 
-from app import headers
-from app.errors import error_response
+from app import headers, ratelimit
+from app.errors import Forbidden, error_response
 from app.extensions import sock
 from app.graphql import context, transport_ws
 from app.graphql.schema import build_schema, sdl
+from app.headers import origin_allowed
 
 SCHEMA = "herald.graphql.schema"
 IDE = Path(__file__).parent / "ide"
@@ -67,6 +68,19 @@ def graphiql_page():
     response.headers["Content-Security-Policy"] = headers.SWAGGER_POLICY
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+@bp.before_request
+def check_socket_origin():
+    """A WebSocket to /graphql from a page of another origin is refused before the
+    upgrade, as at /ws, and counts against the same per-address limit."""
+    if request.environ.get("HTTP_UPGRADE", "").lower() != "websocket":
+        return
+    ratelimit.hit(current_app, "socket_per_address", request.remote_addr)
+    origin = request.headers.get("Origin")
+    allowed = current_app.config["CORS_ALLOWED_ORIGINS"]
+    if not origin_allowed(origin, host=request.host, allowed=allowed):
+        raise Forbidden(f"Origin {origin} may not open a socket here.")
 
 
 @sock.route("/graphql", bp=bp)

@@ -131,3 +131,12 @@ def test_a_client_that_never_answers_pings_is_closed(own_server):
     assert socket.receive(10) == {"type": "connection_ack"}
     assert wait_until(lambda: not quick.node.hub.sessions_of(account.id), timeout=15)
     socket.close()
+
+
+def test_a_page_of_another_origin_gets_no_socket(server):
+    url = server.url.replace("http://", "ws://") + "/graphql"
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(
+            url, timeout=5, subprotocols=[PROTOCOL], origin="http://evil.example"
+        )
+    assert refused.value.status_code == 403
