@@ -47,6 +47,8 @@ from app.realtime.routes import FrameBudget
 logger = logging.getLogger(__name__)
 
 PROTOCOL = "graphql-transport-ws"
+# Each subscription costs an execution per event: a connection holds at most this many.
+MAX_SUBSCRIPTIONS = 100
 
 
 class Refused(Exception):
@@ -140,7 +142,7 @@ class Connection:
                 if session.closed:
                     break
                 if not self.budget.spend():
-                    raise Refused(4429, "Too many messages; slow down")
+                    raise Refused(1008, "Too many messages; slow down")  # as at /ws
                 self._handle(_message(text))
         except Refused as refused:
             session.close(refused.code, refused.reason)
@@ -170,6 +172,9 @@ class Connection:
             raise Refused(4400, "A subscribe message needs an id and a payload")
         if id_ in self.session.subscriptions:
             raise Refused(4409, f"Subscriber for {id_[:60]} already exists")
+        if len(self.session.subscriptions) >= MAX_SUBSCRIPTIONS:
+            error = GraphQLError(f"At most {MAX_SUBSCRIPTIONS} subscriptions per connection.")
+            return self._errors(id_, [error])
         query, variables = payload.get("query"), payload.get("variables") or {}
         name = payload.get("operationName")
         if not isinstance(query, str) or not isinstance(variables, dict):
