@@ -101,16 +101,17 @@ class GraphQLSession:
         if self.closed:
             return True
         if not wire.pong_received(self.ws):
-            self._end(CLOSE_POLICY_VIOLATION, "Ping/Pong timeout")
+            self.end(CLOSE_POLICY_VIOLATION, "Ping/Pong timeout")
             return False
         self._put(("ping", None, None))
         return True
 
     def close(self, code: int, message: str) -> None:
         """Close in the background; the hub's 1008 (a revoked or expired token) is 4403 here."""
-        self._end(CLOSE_FORBIDDEN if code == CLOSE_POLICY_VIOLATION else code, message)
+        self.end(CLOSE_FORBIDDEN if code == CLOSE_POLICY_VIOLATION else code, message)
 
-    def _end(self, code, message):
+    def end(self, code, message):
+        """Close with `code` as it is, in the background."""
         self.closed = True
         self._stop_writer()
         spawn(self._close_now, code, message, name="herald-graphql-close")

@@ -145,7 +145,7 @@ class Connection:
                     raise Refused(1008, "Too many messages; slow down")  # as at /ws
                 self._handle(_message(text))
         except Refused as refused:
-            session.close(refused.code, refused.reason)
+            session.end(refused.code, refused.reason)
         finally:
             session.stop()
             if self.node.hub.detach(session):
