@@ -98,3 +98,13 @@ def test_no_stream_without_a_valid_token(server, api, alice, params):
     )
     assert answer.status_code in (400, 401)
     assert answer.json()["code"] == answer.status_code
+
+
+def test_presence_when_asked(server, alice, bob, streams, sockets):
+    stream = streams(f"{server.url}/api/stream", headers=alice.auth, params={"presence": "1"})
+    wait_until(lambda: server.node.hub.sessions_of(alice.id))
+    sockets(server.url, bob)
+    while (event := stream.next_event("presence")) is not None:
+        if event["data"]["data"]["userId"] == bob.id:
+            break
+    assert event["data"]["data"] == {"userId": bob.id, "username": bob.username, "connected": True}
