@@ -11,7 +11,6 @@ from app.audiences import schemas, service
 from app.extensions import current_node
 from app.graphql.context import load, viewer
 from app.graphql.types import Fanout, NotifyResult, Topic, TopicPage, meta_of, record
-from app.notifications import service as notifications
 from app.notifications.schemas import IdempotencyHeaderSchema, NotificationCreateSchema
 
 
@@ -76,29 +75,19 @@ class AudienceMutations:
         key = load(IdempotencyHeaderSchema, {"Idempotency-Key": idempotency_key})
         ratelimit.hit(current_app, "notify_per_sender", user.id)
         node, config = current_node(), current_app.config
-        content = {"message": body["message"], "type": body.get("type"), "data": body.get("data")}
-        if body.get("userId"):
-            notification, replayed = notifications.create_notification(
-                sender_id=user.id,
-                user_id=body["userId"],
-                idempotency_key=key.get("idempotency_key"),
-                key_ttl=config["IDEMPOTENCY_KEY_TTL"],
-                outbox=node.outbox,
-                **content,
-            )
-            return NotifyResult(notification=notification, replayed=replayed)
-        job, _ = service.notify_audience(
+        notification, replayed, job = service.notify(
             sender_id=user.id,
             is_admin=user.is_admin,
-            topic=body.get("topic"),
-            followers_of=body.get("followers_of"),
-            include_sender=body["include_sender"],
+            body=body,
+            idempotency_key=key.get("idempotency_key"),
+            key_ttl=config["IDEMPOTENCY_KEY_TTL"],
             outbox=node.outbox,
             worker=node.fanout,
             sync_limit=config["FANOUT_SYNC_LIMIT"],
             batch_size=config["FANOUT_BATCH_SIZE"],
-            **content,
         )
+        if job is None:
+            return NotifyResult(notification=notification, replayed=replayed)
         return NotifyResult(fanout=record(service.job_view(job, node.outbox)))
 
     @strawberry.mutation(description="Create a topic; the caller owns it")
