@@ -138,6 +138,8 @@ class Config:
         self.GRAPHQL_INTROSPECTION = env_bool(
             "GRAPHQL_INTROSPECTION", self.ENV_NAME != "production"
         )
+        # Documents remembered for automatic persisted queries (app/graphql/persisted.py); 0: off.
+        self.GRAPHQL_PERSISTED_QUERIES = env_int("GRAPHQL_PERSISTED_QUERIES", 1000)
         # A graphql-transport-ws client must send connection_init within this (else 4408).
         self.GRAPHQL_WS_INIT_TIMEOUT = env_float("GRAPHQL_WS_INIT_TIMEOUT", 10.0)
         # GET /api/stream (app/realtime/stream.py): a `?token=` from POST /api/stream/token

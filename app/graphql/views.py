@@ -11,17 +11,20 @@ from pathlib import Path
 
 import click
 from cross_web import HTTPException as StrawberryHTTPException
-from flask import Blueprint, current_app, make_response, render_template, request
+from flask import Blueprint, current_app, jsonify, make_response, render_template, request
 from strawberry.flask.views import GraphQLView
 
 from app import headers, ratelimit
 from app.errors import Forbidden, error_response
 from app.extensions import sock
 from app.graphql import context, transport_ws
+from app.graphql.errors import extensions_of
+from app.graphql.persisted import PersistedQueries, PersistedQueryError
 from app.graphql.schema import build_schema, sdl
 from app.headers import origin_allowed
 
 SCHEMA = "herald.graphql.schema"
+PERSISTED = "herald.graphql.persisted"
 IDE = Path(__file__).parent / "ide"
 # GraphiQL's own files, and its start-up script and styles, under /graphql/ide/.
 bp = Blueprint(
@@ -38,11 +41,19 @@ class HeraldGraphQLView(GraphQLView):
     def get_context(self, request, response):
         return context.from_request(request)
 
+    def parse_http_body(self, request):
+        data = super().parse_http_body(request)
+        if isinstance(data, list):  # (strawberry refuses batches unless enabled)
+            return data
+        return current_app.extensions[PERSISTED].resolve(data)
+
     def dispatch_request(self):
         if _wants_the_ide():
             return graphiql_page()
         try:
             return self.run(request=request)
+        except PersistedQueryError as error:  # Apollo's clients read the message
+            return jsonify({"errors": [{"message": str(error), "extensions": extensions_of(400)}]})
         except StrawberryHTTPException as error:  # not JSON, a mutation over GET, ...
             return error_response(error.status_code, error.reason)
 
@@ -93,6 +104,7 @@ bp.add_url_rule("/graphql", view_func=HeraldGraphQLView.as_view("graphql_http"))
 
 def init_app(app):
     app.extensions[SCHEMA] = build_schema(app.config)
+    app.extensions[PERSISTED] = PersistedQueries(app.config["GRAPHQL_PERSISTED_QUERIES"])
     app.register_blueprint(bp)
 
     @app.cli.command("graphql-schema")

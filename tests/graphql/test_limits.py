@@ -66,3 +66,20 @@ def test_depth_and_introspection_follow_the_settings(strict_server, api, alice):
     introspect = "{ __schema { types { name } } }"
     assert "introspection" in first_error(post(strict, alice, introspect))["message"].lower()
     assert post(api, alice, introspect).json()["data"]["__schema"]["types"]  # on in testing
+
+
+def test_automatic_persisted_queries(api, alice):
+    import hashlib
+
+    query = "{ unreadCount }"
+    digest = hashlib.sha256(query.encode()).hexdigest()
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+    miss = api.post("/graphql", account=alice, json={"extensions": persisted})
+    assert miss.json()["errors"][0]["message"] == "PersistedQueryNotFound"
+    full = api.post("/graphql", account=alice, json={"query": query, "extensions": persisted})
+    assert full.json() == {"data": {"unreadCount": 0}}
+    hit = api.post("/graphql", account=alice, json={"extensions": persisted})
+    assert hit.json() == {"data": {"unreadCount": 0}}
+    wrong = {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}
+    mismatch = api.post("/graphql", account=alice, json={"query": query, "extensions": wrong})
+    assert "does not match" in mismatch.json()["errors"][0]["message"]
