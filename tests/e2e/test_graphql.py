@@ -8,7 +8,18 @@ from playwright.sync_api import expect
 
 from tests.e2e.pages import DESKTOP
 from tests.support.clients import wait_until
+from tests.support.servers import LiveServer
 from tests.support.services import run_script
+
+
+@pytest.fixture(scope="module")
+def server(make_config):
+    """A Herald of this module's own: a stream the client closed stays in the hub until
+    its next keep-alive finds it gone, and the session server's socket counts must not
+    see it."""
+    live = LiveServer(make_config())
+    yield live
+    live.stop()
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,17 @@ import pytest
 from gql import Client
 from gql.transport.requests import RequestsHTTPTransport
 
+from tests.support.servers import LiveServer
+
+
+@pytest.fixture(scope="package")
+def server(make_config):
+    """A Herald of these tests' own: their subscriptions and streams stay out of the
+    session server's hub, whose socket counts other tests read."""
+    live = LiveServer(make_config())
+    yield live
+    live.stop()
+
 
 @pytest.fixture
 def graphql(server):

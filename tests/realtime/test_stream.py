@@ -7,6 +7,17 @@ import pytest
 import requests
 
 from tests.support.clients import wait_until
+from tests.support.servers import LiveServer
+
+
+@pytest.fixture(scope="module")
+def server(make_config):
+    """A Herald of this module's own: a stream the client closed stays in the hub until
+    its next keep-alive finds it gone, and the session server's socket counts must not
+    see it."""
+    live = LiveServer(make_config())
+    yield live
+    live.stop()
 
 
 class EventStream:
