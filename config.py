@@ -125,6 +125,31 @@ class Config:
         # A socket's typing indicator is passed on to one user at most once this often.
         self.WS_TYPING_INTERVAL = env_float("WS_TYPING_INTERVAL", 1.0)
 
+        # GraphQL (app/graphql): the limits every document is validated against.
+        # Nesting deeper than this is refused (a deep query is a denial of service).
+        self.GRAPHQL_MAX_DEPTH = env_int("GRAPHQL_MAX_DEPTH", 10)
+        # Aliases per document: `a1: me ... a1000: me` would run a resolver each.
+        self.GRAPHQL_MAX_ALIASES = env_int("GRAPHQL_MAX_ALIASES", 30)
+        # Fields times the page sizes around them (app/graphql/limits.py).
+        self.GRAPHQL_MAX_COST = env_int("GRAPHQL_MAX_COST", 20000)
+        # Tokens per document, checked while parsing, before anything else is done.
+        self.GRAPHQL_MAX_TOKENS = env_int("GRAPHQL_MAX_TOKENS", 2000)
+        # Introspection (and so GraphiQL's schema view): on except in production.
+        self.GRAPHQL_INTROSPECTION = env_bool(
+            "GRAPHQL_INTROSPECTION", self.ENV_NAME != "production"
+        )
+        # Documents remembered for automatic persisted queries (app/graphql/persisted.py); 0: off.
+        self.GRAPHQL_PERSISTED_QUERIES = env_int("GRAPHQL_PERSISTED_QUERIES", 1000)
+        # A graphql-transport-ws client must send connection_init within this (else 4408).
+        self.GRAPHQL_WS_INIT_TIMEOUT = env_float("GRAPHQL_WS_INIT_TIMEOUT", 10.0)
+        # GET /api/stream (app/realtime/stream.py): a `?token=` from POST /api/stream/token
+        # is good for this long; EventSource sends no headers, so it sits in URLs and logs.
+        self.STREAM_TOKEN_TTL = env_int("STREAM_TOKEN_TTL", 60)
+        # A comment this often keeps proxies from closing an idle stream, and finds dead readers.
+        self.STREAM_KEEPALIVE_INTERVAL = env_float("STREAM_KEEPALIVE_INTERVAL", 15.0)
+        # How long EventSource waits before reconnecting (the stream's `retry:`).
+        self.STREAM_RETRY_MS = env_int("STREAM_RETRY_MS", 2000)
+
         self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_STORAGE_URI = env_str("RATELIMIT_STORAGE_URI", "memory://")
         # Limits in the `limits` notation: "10/minute", "100/hour;10/minute".
@@ -238,7 +263,13 @@ class Config:
         """flask-sock's options. Herald pings every socket from one loop
         (WS_PING_INTERVAL, app/realtime/heartbeat.py), not from simple-websocket's
         per-socket selector."""
-        return {"ping_interval": None, "max_message_size": self.WS_MAX_MESSAGE_SIZE}
+        # A client at /graphql asks for graphql-transport-ws (app/graphql/transport_ws.py);
+        # one at /ws asks for none and gets none.
+        return {
+            "ping_interval": None,
+            "max_message_size": self.WS_MAX_MESSAGE_SIZE,
+            "subprotocols": ["graphql-transport-ws"],
+        }
 
     def apply(self, overrides):
         """Set the settings in `overrides` (a dict); derived ones follow. Returns self."""

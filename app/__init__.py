@@ -79,6 +79,7 @@ def _register_blueprints(app):
     from app.notifications.routes import blp as notifications_blp
     from app.posts.routes import blp as posts_blp
     from app.realtime.routes import bp as realtime_bp
+    from app.realtime.stream import blp as stream_blp
     from app.relations.routes import blp as relations_blp
     from app.web import bp as web_bp
 
@@ -93,10 +94,15 @@ def _register_blueprints(app):
         dead_letters_blp,
         health_blp,
         metrics_blp,
+        stream_blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(realtime_bp)
     app.register_blueprint(web_bp)
+    # GraphQL beside REST, at /graphql (HTTP and graphql-transport-ws).
+    from app.graphql import views as graphql_views
+
+    graphql_views.init_app(app)
     app.register_blueprint(
         Blueprint(
             "docs_assets",

@@ -31,7 +31,7 @@ def init_app(app):
     if origins:
         CORS(
             app,
-            resources={r"/api/*": {"origins": origins}},
+            resources={r"/api/*": {"origins": origins}, r"/graphql": {"origins": origins}},
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
             expose_headers=["Retry-After", "Idempotent-Replayed"],
             max_age=600,

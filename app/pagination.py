@@ -5,10 +5,15 @@ import math
 import marshmallow as ma
 from marshmallow import validate
 
+PER_PAGE_DEFAULT = 20
+PER_PAGE_MAX = 100  # REST's and GraphQL's largest page
+
 
 class PageArgsSchema(ma.Schema):
     page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    per_page = ma.fields.Integer(
+        load_default=PER_PAGE_DEFAULT, validate=validate.Range(min=1, max=PER_PAGE_MAX)
+    )
 
 
 class PageMetaSchema(ma.Schema):

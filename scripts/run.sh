@@ -34,5 +34,8 @@ fi
 stop_store() { [ -n "$started_store" ] && bash scripts/ferretdb.sh stop "${store[@]}" || true; }
 trap stop_store EXIT
 
-echo "Herald on http://$HOST:$PORT  (API docs: http://$HOST:$PORT/api-docs/)"
+# GraphiQL's files for /graphql in a browser; without npm, only the IDE page is missing.
+bash scripts/graphiql.sh install || echo "GraphiQL not installed (npm needed once); /graphql still answers API calls" >&2
+
+echo "Herald on http://$HOST:$PORT  (API docs: http://$HOST:$PORT/api-docs/, GraphiQL: http://$HOST:$PORT/graphql)"
 gunicorn -c gunicorn.conf.py wsgi:app

@@ -13,7 +13,6 @@ from app import ratelimit
 from app.audiences import schemas, service
 from app.errors import ErrorSchema
 from app.extensions import current_node
-from app.notifications import service as notifications
 from app.notifications.schemas import (
     CountSchema,
     IdempotencyHeaderSchema,
@@ -48,31 +47,21 @@ class Notify(MethodView):
         """Notify a user (`userId`), a topic's subscribers or a user's followers"""
         ratelimit.hit(current_app, "notify_per_sender", current_user.id)
         node, config = current_node(), current_app.config
-        content = {"message": body["message"], "type": body.get("type"), "data": body.get("data")}
-        if body.get("userId"):
-            notification, replayed = notifications.create_notification(
-                sender_id=current_user.id,
-                user_id=body["userId"],
-                idempotency_key=headers.get("idempotency_key"),
-                key_ttl=config["IDEMPOTENCY_KEY_TTL"],
-                outbox=node.outbox,
-                **content,
-            )
-            if replayed:
-                return notification, 201, {"Idempotent-Replayed": "true"}
-            return notification
-        job, _ = service.notify_audience(
+        notification, replayed, job = service.notify(
             sender_id=current_user.id,
             is_admin=current_user.is_admin,
-            topic=body.get("topic"),
-            followers_of=body.get("followers_of"),
-            include_sender=body["include_sender"],
+            body=body,
+            idempotency_key=headers.get("idempotency_key"),
+            key_ttl=config["IDEMPOTENCY_KEY_TTL"],
             outbox=node.outbox,
             worker=node.fanout,
             sync_limit=config["FANOUT_SYNC_LIMIT"],
             batch_size=config["FANOUT_BATCH_SIZE"],
-            **content,
         )
+        if job is None:
+            if replayed:
+                return notification, 201, {"Idempotent-Replayed": "true"}
+            return notification
         # A response of its own: the view's schema (201) is the notification's.
         response = jsonify(schemas.FanoutSchema().dump(service.job_view(job, node.outbox)))
         response.status_code = 202

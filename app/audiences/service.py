@@ -15,6 +15,7 @@ from app.audiences.models import FOLLOWERS, TOPIC, FanoutClaim, FanoutJob, Subsc
 from app.auth.models import User
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.ids import is_uuid
+from app.notifications import service as notifications
 from app.notifications.ports import Outbox
 from app.pagination import page_of
 
@@ -126,6 +127,48 @@ def delete_topic(*, key, user_id, is_admin):
     topic = _owned_topic(key, user_id=user_id, is_admin=is_admin)
     Subscription.objects(topic=topic.id).delete()
     topic.delete()
+
+
+def notify(
+    *,
+    sender_id,
+    is_admin,
+    body,
+    outbox: Outbox,
+    worker,
+    key_ttl,
+    sync_limit,
+    batch_size,
+    idempotency_key=None,
+):
+    """What `POST /api/notifications` and GraphQL's `createNotification` do with a loaded
+    `NotificationCreateSchema` body: notify one user (`userId`, idempotently with a key),
+    or a topic's or a user's followers. Returns `(notification, replayed, job)`: the
+    notification to a user, or the fan-out job of an audience."""
+    content = {"message": body["message"], "type": body.get("type"), "data": body.get("data")}
+    if body.get("userId"):
+        notification, replayed = notifications.create_notification(
+            sender_id=sender_id,
+            user_id=body["userId"],
+            idempotency_key=idempotency_key,
+            key_ttl=key_ttl,
+            outbox=outbox,
+            **content,
+        )
+        return notification, replayed, None
+    job, _ = notify_audience(
+        sender_id=sender_id,
+        is_admin=is_admin,
+        topic=body.get("topic"),
+        followers_of=body.get("followers_of"),
+        include_sender=body["include_sender"],
+        outbox=outbox,
+        worker=worker,
+        sync_limit=sync_limit,
+        batch_size=batch_size,
+        **content,
+    )
+    return None, False, job
 
 
 def notify_audience(

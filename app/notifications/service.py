@@ -155,6 +155,23 @@ def list_notifications(*, user_id, page, per_page, read=None):
     return page_of(notifications, page=page, per_page=per_page)
 
 
+def notifications_after(*, user_id, first, after=None, read=None):
+    """The caller's notifications, newest first: the `first` older than notification
+    `after` (all when None); returns `(notifications, more_after_them, total)`."""
+    if after is not None and not is_uuid(after):
+        raise Unprocessable(
+            "`after` must be a cursor of this list.", errors={"after": ["Unknown."]}
+        )
+    notifications = Notification.objects(user_id=user_id)
+    if read is not None:
+        notifications = notifications.filter(read=read)
+    total = notifications.count()
+    if after is not None:
+        notifications = notifications.filter(id__lt=after.lower())
+    page = list(notifications.order_by("-id").limit(first + 1))
+    return page[:first], len(page) > first, total
+
+
 def mark_read(*, user_id, notification_id, outbox: Outbox, read=True):
     """Set the read state; marking read again keeps the first `readAt`."""
     owned(user_id=user_id, notification_id=notification_id)
