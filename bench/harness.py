@@ -138,7 +138,7 @@ class Stack(contextlib.ExitStack):
             base = f"mongodb://127.0.0.1:{port}"
             self.ferretdb_pid_file = ROOT / ".run" / "ferretdb" / f"ferretdb-{port}.pid"
         uri = f"{base}/{name}"
-        self.info["database"] = describe_database(base)
+        self.info["database"] = describe_database(base, self.info.get("store", "SQLite"))
         if given:
             self.callback(_drop_database, base, name)
         return uri
@@ -195,14 +195,14 @@ def _drop_database(base, name):
         client.drop_database(name)
 
 
-def describe_database(base):
+def describe_database(base, backend="SQLite"):
     import pymongo
 
     with pymongo.MongoClient(base, serverSelectionTimeoutMS=10000) as client:
         info = client.admin.command("buildInfo")
     ferret = info.get("ferretdbVersion") or info.get("ferretdb", {}).get("version")
     if ferret:
-        return f"FerretDB {ferret} (SQLite backend; MongoDB wire {info.get('version')})"
+        return f"FerretDB {ferret} ({backend} backend; MongoDB wire {info.get('version')})"
     return f"MongoDB {info.get('version')}"
 
 
