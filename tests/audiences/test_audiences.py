@@ -185,9 +185,7 @@ def test_a_post_notifies_its_authors_followers_live_and_is_found(
     assert api.delete(f"/api/posts/{other['id']}", account=admin).status_code == 204
 
 
-def test_a_large_audience_is_written_in_the_background_in_batches(
-    own_server, sockets, monkeypatch
-):
+def test_a_large_audience_is_written_in_the_background_in_batches(own_server, sockets, monkeypatch):
     # Members are read 6 at a time and written 4 at a time: pages straddle the reads.
     monkeypatch.setattr(fanout, "READ_AHEAD", 6)
     live = own_server(FANOUT_SYNC_LIMIT=5, FANOUT_BATCH_SIZE=4, FANOUT_POLL_INTERVAL=0.2)
