@@ -1,14 +1,16 @@
 """Accounts and tokens in GraphQL: `me`, `users`, `profile`; register, log in, refresh,
-log out, change one's profile or password. Over `app.auth.service` and `app.auth.tokens`."""
+log out, change one's profile or password, remove one's picture, delete one's account;
+an admin sets roles. Over `app.auth.service`, `app.auth.pictures` and `app.auth.tokens`.
+(A picture is uploaded over REST: `PUT /api/users/me/picture` takes multipart bytes.)"""
 
 import strawberry
 from flask import current_app
 from flask_jwt_extended import decode_token
 
 from app import ratelimit, signals
-from app.auth import schemas, service, tokens
+from app.auth import pictures, schemas, service, tokens
 from app.errors import Unauthorized
-from app.graphql.context import load, viewer
+from app.graphql.context import admin, load, viewer
 from app.graphql.types import Profile, Tokens, User, UserPage, meta_of, record, user_of
 from app.relations import service as relations
 
@@ -142,6 +144,30 @@ class AccountMutations:
         )
         _revoked(user.id)
         return _tokens(tokens.issue_pair(user, access_expires=_access_expires()))
+
+    @strawberry.mutation(description="Remove one's picture (idempotent)")
+    def remove_picture(self, info: strawberry.Info) -> User:
+        user = viewer(info)
+        pictures.remove_picture(user)
+        return user_of(service.describe_user(service.get_user(user.id)), private=True)
+
+    @strawberry.mutation(
+        description="Delete one's account, confirmed by the password: its notifications, "
+        "messages, conversations, blocks and picture go, every token is revoked"
+    )
+    def delete_account(self, info: strawberry.Info, password: str) -> bool:
+        body = load(schemas.AccountDeletionSchema, {"password": password})
+        app = current_app._get_current_object()
+        service.delete_account(viewer(info), password=body["password"], app=app)
+        return True
+
+    @strawberry.mutation(description="Make a user an admin or a plain user (admins only)")
+    def set_role(self, info: strawberry.Info, user_id: strawberry.ID, role: str) -> User:
+        admin(info)
+        body = load(schemas.RoleSchema, {"role": role})
+        user = service.get_user(user_id)
+        service.set_role(username=user.username, role=body["role"])
+        return user_of(service.describe_user(service.get_user(user_id)), private=True)
 
 
 def _refresh_claims(token: str) -> dict:

@@ -123,3 +123,28 @@ def test_topics_follows_posts_and_messages(graphql, alice, bob):
     ask(as_bob, "mutation($u: ID!) { block(userId: $u) }", u=alice.id)
     blocked = error_of(as_alice, NOTIFY, to=bob.id, message="hi")
     assert blocked["extensions"]["code"] == 403
+
+
+def test_an_admin_sets_a_role_and_nobody_else_can(graphql, api, alice, bob, admin):
+    set_role = "mutation($id: ID!, $role: String!) { setRole(userId: $id, role: $role) { role } }"
+    refused = error_of(graphql(alice), set_role, id=bob.id, role="admin")
+    assert refused["extensions"]["code"] == 403
+    invalid = error_of(graphql(admin), set_role, id=bob.id, role="owner")
+    assert invalid["extensions"]["code"] == 422 and "role" in invalid["extensions"]["fields"]
+    made = ask(graphql(admin), set_role, id=bob.id, role="admin")["setRole"]
+    assert made == {"role": "admin"}
+    assert api.get("/api/users/me", account=bob).json()["role"] == "admin"
+
+
+def test_deleting_ones_account_takes_the_password_and_ends_its_tokens(graphql, api, alice, bob):
+    api.notify(bob, alice, "before the deletion")
+    delete = "mutation($password: String!) { deleteAccount(password: $password) }"
+    wrong = error_of(graphql(alice), delete, password="not the password")
+    assert wrong["extensions"]["code"] == 403
+    assert ask(graphql(alice), "{ unreadCount }") == {"unreadCount": 1}  # nothing deleted
+    assert ask(graphql(alice), delete, password=alice.password) == {"deleteAccount": True}
+    assert error_of(graphql(alice), "{ me { id } }")["extensions"]["code"] == 401
+    gone = error_of(graphql(bob), "query($id: ID!) { profile(userId: $id) { id } }", id=alice.id)
+    assert gone["extensions"]["code"] == 404
+    removed = ask(graphql(bob), "mutation { removePicture { id } }")["removePicture"]
+    assert removed == {"id": bob.id}
