@@ -70,6 +70,8 @@ def _register_blueprints(app):
 
     from app.audiences.routes import blp as audiences_blp
     from app.auth.routes import blp as auth_blp
+    from app.channels.routes import blp as channels_blp
+    from app.channels.routes import pages as unsubscribe_pages
     from app.conversations.routes import blp as conversations_blp
     from app.delivery.routes import blp as dead_letters_blp
     from app.extensions import api
@@ -88,6 +90,7 @@ def _register_blueprints(app):
         audiences_blp,
         posts_blp,
         conversations_blp,
+        channels_blp,
         dead_letters_blp,
         health_blp,
         metrics_blp,
@@ -95,6 +98,7 @@ def _register_blueprints(app):
         api.register_blueprint(blueprint)
     app.register_blueprint(realtime_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(unsubscribe_pages)  # /unsubscribe/<token>: the emails' link
     app.register_blueprint(
         Blueprint(
             "docs_assets",
