@@ -3,7 +3,17 @@
 import marshmallow as ma
 from marshmallow import validate
 
-ON_OFF = ma.fields.Boolean(truthy={True}, falsy={False})  # JSON true/false, nothing else
+
+class OnOff(ma.fields.Boolean):
+    """JSON true or false, nothing else (marshmallow's Boolean also takes 0, "no"...)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+ON_OFF = OnOff()
 NAME = ma.fields.String(validate=validate.Length(min=1, max=64))
 
 

@@ -98,9 +98,9 @@ class EventConsumer:
         while not self._stopped:
             subscription = None
             try:
-                subscription = self.broker.subscribe(
-                    self.topic, group=self.group, durable=self.durable
-                )
+                # (`durable` only when asked: the socket's call stays what it always was)
+                durable = {"durable": True} if self.durable else {}
+                subscription = self.broker.subscribe(self.topic, group=self.group, **durable)
                 if self.settle is not None:
                     self.settle(new_id())
                 self.subscribed.set()

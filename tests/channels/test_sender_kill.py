@@ -14,8 +14,8 @@ import uuid
 
 import pytest
 
+from tests.channels.helpers import email_status, notify, wait_until
 from tests.channels.smtp_proxy import HoldingSmtpProxy
-from tests.channels.test_email import email_status, notify, wait_until
 from tests.support.processes import herald_env
 from tests.support.services import ROOT
 
