@@ -6,6 +6,7 @@ from the first byte, 465) and `smtp+starttls://...` (plain, then STARTTLS, 587;
 Certificates are checked against the system's CAs unless `?verify=0`.
 """
 
+import functools
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -44,11 +45,18 @@ def parse(url: str) -> SmtpSettings:
     )
 
 
+@functools.cache
+def _tls_context(verify: bool) -> ssl.SSLContext:
+    # Made once: loading the system's CAs costs more than a whole plain SMTP exchange.
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    return context
+
+
 def send(settings: SmtpSettings, message, *, timeout: float) -> None:
     """Hand `message` (an EmailMessage) to the server; returns once it accepted it."""
-    context = ssl.create_default_context()
-    if not settings.verify:
-        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    context = _tls_context(settings.verify) if settings.tls or settings.starttls else None
     if settings.tls:
         client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=context)
     else:
