@@ -15,7 +15,8 @@ from tests.support.services import ROOT, free_port, run_script
 
 
 class Mailpit:
-    def __init__(self):
+    def __init__(self, extra=()):
+        self.extra = list(extra)  # more mailpit flags (TLS...)
         self.smtp_port, self.http_port = free_port(), free_port()
         self.api = f"http://127.0.0.1:{self.http_port}/api/v1"
         self.process = None
@@ -36,10 +37,16 @@ class Mailpit:
                 f"127.0.0.1:{self.http_port}",
                 "--enable-chaos",
                 "--smtp-auth-accept-any",
-                "--smtp-auth-allow-insecure",
+                # (plain-text logins over plain SMTP; Mailpit refuses it beside required TLS)
+                *(
+                    []
+                    if any("tls" in flag for flag in self.extra)
+                    else ["--smtp-auth-allow-insecure"]
+                ),
                 "--disable-version-check",
                 "--max",
                 "5000",
+                *self.extra,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
