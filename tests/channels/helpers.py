@@ -19,14 +19,14 @@ def deliveries(api, account, notification_id):
     return {item["channel"]: item for item in answer.json()["items"]}
 
 
-def email_status(api, account, notification_id, status):
+def email_status(api, account, notification_id, status, timeout=20):
     """Waits until the notification's email delivery has `status`; returns the delivery."""
 
     def reached():
         email = deliveries(api, account, notification_id).get("email")
         return email if email and email["status"] == status else None
 
-    return wait_until(reached)
+    return wait_until(reached, timeout=timeout)
 
 
 def notify(api, sender, recipient, message, **fields):

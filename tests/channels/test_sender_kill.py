@@ -16,6 +16,7 @@ import pytest
 
 from tests.channels.helpers import email_status, notify, wait_until
 from tests.channels.smtp_proxy import HoldingSmtpProxy
+from tests.support.clients import Api
 from tests.support.processes import herald_env
 from tests.support.services import ROOT
 
@@ -82,8 +83,6 @@ def test_a_sender_killed_mid_send_and_restarted_sends_each_email_once(
         "BROKER_GROUP_PREFIX": f"kill-{uuid.uuid4().hex[:8]}",
     }
     live = own_server(**shared, CHANNELS_ENABLED=False)  # the web side runs no sender
-    from tests.support.clients import Api
-
     api = Api(live.url)
     env = herald_env(
         mongodb_uri,
@@ -115,8 +114,9 @@ def test_a_sender_killed_mid_send_and_restarted_sends_each_email_once(
     proxy.hold = False
 
     channel_processes(env)
-    email_status(api, bob, held["id"], "sent")
-    email_status(api, dave, while_down["id"], "sent")
+    # (a new process starts, subscribes and waits out the dead one's lease: allow for a busy CI)
+    email_status(api, bob, held["id"], "sent", timeout=60)
+    email_status(api, dave, while_down["id"], "sent", timeout=60)
     [bobs] = mailpit.messages_to(bob.email)
     [daves] = mailpit.messages_to(dave.email)
     assert bobs["Subject"] == f"{alice.username}: sent while the sender dies"

@@ -25,7 +25,6 @@ replay.
 """
 
 import logging
-import time
 from datetime import timedelta
 
 from mongoengine import Q
@@ -36,7 +35,8 @@ from app.channels import deliveries, preferences
 from app.channels.deliveries import Delivery
 from app.channels.email import compose, smtp
 from app.clock import now
-from app.concurrency import spawn
+from app.concurrency import BackgroundLoop
+from app.database import DATABASE_ERRORS
 from app.delivery import dead_letters, events
 from app.ids import new_id
 from app.notifications.models import Notification
@@ -48,29 +48,18 @@ CHANNEL = "email"
 USERS_PER_ROUND = 100
 
 
-class EmailSender:
+class EmailSender(BackgroundLoop):
+    name = "herald-email-sender"
+    transient_errors = DATABASE_ERRORS  # (SMTP errors are the deliveries' own, see _failed)
+
     def __init__(self, config, broker, *, instance_id):
+        super().__init__(config["EMAIL_POLL_INTERVAL"])
         self.config, self.broker, self.instance_id = config, broker, instance_id
         self.smtp = smtp.parse(config["SMTP_URL"])
         self.owner = f"{instance_id}-{new_id()[-8:]}"
-        self._stopped = True
 
-    def start(self):
-        self._stopped = False
-        spawn(self._run, name="herald-email-sender")
-
-    def stop(self):
-        self._stopped = True
-
-    def _run(self):
-        while not self._stopped:
-            try:
-                busy = self.run_once()
-            except Exception:
-                logger.exception("The email sender failed; trying again")
-                busy = False
-            if not busy:
-                time.sleep(self.config["EMAIL_POLL_INTERVAL"])
+    def work(self) -> bool:
+        return self.run_once()
 
     def run_once(self) -> bool:
         """Send what is due; True when there was something."""
