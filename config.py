@@ -121,6 +121,8 @@ class Config:
         # How long a sender holds the emails it claimed before another may take over.
         self.EMAIL_LEASE = env_float("EMAIL_LEASE", 60.0)
         self.EMAIL_POLL_INTERVAL = env_float("EMAIL_POLL_INTERVAL", 1.0)
+        # Emails a sender has in flight at once (each mostly waits on SMTP and the database).
+        self.EMAIL_SENDER_CONCURRENCY = env_int("EMAIL_SENDER_CONCURRENCY", 8)
         # SMTP failures: retried EMAIL_RETRY_BASE_DELAY * 2**n later, then dead-lettered.
         self.EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 5)
         self.EMAIL_RETRY_BASE_DELAY = env_float("EMAIL_RETRY_BASE_DELAY", 30.0)

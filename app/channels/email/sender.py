@@ -25,7 +25,9 @@ replay.
 """
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 
 from mongoengine import Q
 
@@ -57,24 +59,29 @@ class EmailSender(BackgroundLoop):
         self.config, self.broker, self.instance_id = config, broker, instance_id
         self.smtp = smtp.parse(config["SMTP_URL"])
         self.owner = f"{instance_id}-{new_id()[-8:]}"
+        # Threads, or greenlets under gevent (whose threading is patched).
+        self._pool = ThreadPoolExecutor(max(1, config["EMAIL_SENDER_CONCURRENCY"]))
 
     def work(self) -> bool:
         return self.run_once()
 
     def run_once(self) -> bool:
-        """Send what is due; True when there was something."""
-        busy = False
-        for batch_id in self._stale_batches():
-            if self._stopped:
-                return busy
-            busy = self._send_batch(batch_id) or busy
-        for user_id in self._due_users():
-            if self._stopped:
-                return busy
-            batch_id = self._claim_user(user_id)
-            if batch_id is not None:
-                busy = self._send_batch(batch_id) or busy
-        return busy
+        """Send what is due, EMAIL_SENDER_CONCURRENCY emails at a time; True when there was some.
+
+        Each email is mostly waiting (database round trips, the SMTP exchange), so
+        several go at once; claims are atomic, so they never overlap.
+        """
+        if self._stopped:
+            return False
+        work = [partial(self._send_batch, b) for b in self._stale_batches()]
+        work += [partial(self._claim_and_send, u) for u in self._due_users()]
+        return any(list(self._pool.map(lambda job: job(), work)))
+
+    def _claim_and_send(self, user_id) -> bool:
+        if self._stopped:
+            return False
+        batch_id = self._claim_user(user_id)
+        return batch_id is not None and self._send_batch(batch_id)
 
     def _lease(self):
         return now() + timedelta(seconds=self.config["EMAIL_LEASE"])
