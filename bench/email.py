@@ -179,6 +179,7 @@ def main():
                     for name in ("baseline", "saturated", "down")
                 ]
                 info = {k: v for k, v in stack.info.items() if not k.startswith("_")}
+                info["broker"] = "memory:// (in-process)"
                 info["smtp"] = "Mailpit v1.33.1 (scripts/mailpit.sh), on this machine"
             doc = {
                 "parameters": vars(args),
