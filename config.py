@@ -103,6 +103,36 @@ class Config:
         self.RETRY_MAX_ATTEMPTS = env_int("RETRY_MAX_ATTEMPTS", 5)
         self.RETRY_BASE_DELAY = env_float("RETRY_BASE_DELAY", 0.2)
 
+        # Channels beyond the socket (app/channels): each reads the broker in a group
+        # of its own. Off: these web workers run no sender (run `flask channels`).
+        self.CHANNELS_ENABLED = env_bool("CHANNELS_ENABLED", True)
+        # Which channels a sender runs (names in app/channels/base.py's REGISTRY).
+        self.CHANNELS = env_str("CHANNELS", "email,push").replace(" ", "").split(",")
+        # The notification types preferences may name (others follow the channel's switch).
+        self.NOTIFICATION_TYPES = env_str("NOTIFICATION_TYPES", "message,post,alert").split(",")
+        # Channels a user who never chose gets (the rest are off until turned on).
+        self.CHANNEL_DEFAULTS = env_str("CHANNEL_DEFAULTS", "email,push").split(",")
+        # Email a notification still unread this many seconds after it was created
+        # (at once when its recipient had no socket open).
+        self.EMAIL_DELAY = env_float("EMAIL_DELAY", 60.0)
+        # An email waits this long after its first notification was due, so that
+        # the user's notifications due meanwhile go out with it as one digest.
+        self.EMAIL_DIGEST_WINDOW = env_float("EMAIL_DIGEST_WINDOW", 30.0)
+        # How long a sender holds the emails it claimed before another may take over.
+        self.EMAIL_LEASE = env_float("EMAIL_LEASE", 60.0)
+        self.EMAIL_POLL_INTERVAL = env_float("EMAIL_POLL_INTERVAL", 1.0)
+        # Emails a sender has in flight at once (each mostly waits on SMTP and the database).
+        self.EMAIL_SENDER_CONCURRENCY = env_int("EMAIL_SENDER_CONCURRENCY", 8)
+        # SMTP failures: retried EMAIL_RETRY_BASE_DELAY * 2**n later, then dead-lettered.
+        self.EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 5)
+        self.EMAIL_RETRY_BASE_DELAY = env_float("EMAIL_RETRY_BASE_DELAY", 30.0)
+        # smtp://user:pass@host:port, smtps:// (TLS at once) or smtp+starttls://.
+        self.SMTP_URL = env_str("SMTP_URL", "smtp://127.0.0.1:1025")
+        self.SMTP_TIMEOUT = env_float("SMTP_TIMEOUT", 10.0)
+        self.EMAIL_FROM = env_str("EMAIL_FROM", "Herald <herald@localhost>")
+        # Where people reach Herald, for the links in emails (unsubscribe, the inbox).
+        self.PUBLIC_URL = env_str("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+
         # /readyz answers 503 while this instance's consumer is more than this many
         # messages behind, or its oldest unpublished notification older than this many
         # seconds, so a load balancer sends sockets elsewhere (0 turns a check off).
@@ -294,6 +324,8 @@ class TestingConfig(Config):
         self.BCRYPT_ROUNDS = env_int("BCRYPT_ROUNDS", 4)
         # Tests register hundreds of users from one address; the limit tests turn it on.
         self.RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", False)
+        # No test server emails anyone unless its test turns channels on.
+        self.CHANNELS_ENABLED = env_bool("CHANNELS_ENABLED", False)
 
 
 class ProductionConfig(Config):

@@ -71,6 +71,8 @@ def _register_blueprints(app):
     from app.audiences.routes import blp as audiences_blp
     from app.auth.routes import blp as auth_blp
     from app.channels.push.routes import blp as push_blp
+    from app.channels.routes import blp as channels_blp
+    from app.channels.routes import pages as unsubscribe_pages
     from app.conversations.routes import blp as conversations_blp
     from app.delivery.routes import blp as dead_letters_blp
     from app.extensions import api
@@ -91,6 +93,7 @@ def _register_blueprints(app):
         posts_blp,
         conversations_blp,
         push_blp,
+        channels_blp,
         dead_letters_blp,
         health_blp,
         metrics_blp,
@@ -103,6 +106,7 @@ def _register_blueprints(app):
     from app.graphql import views as graphql_views
 
     graphql_views.init_app(app)
+    app.register_blueprint(unsubscribe_pages)  # /unsubscribe/<token>: the emails' link
     app.register_blueprint(
         Blueprint(
             "docs_assets",

@@ -4,9 +4,12 @@ import click
 from flask import current_app
 
 from app.auth import service
+from app.channels.cli import channels_command
 
 
 def init_app(app):
+    app.cli.add_command(channels_command)  # `flask channels`: the senders on their own
+
     @app.cli.command("create-admin")
     @click.argument("username")
     @click.argument("email")

@@ -19,7 +19,10 @@ from app.audiences import service as audiences
 from app.audiences.fanout import FanoutWorker
 from app.auth import pictures
 from app.brokers import Broker, create_broker
+from app.channels import deliveries as channel_deliveries
+from app.channels import preferences as channel_preferences
 from app.channels.push import service as push
+from app.channels.runner import ChannelRunner
 from app.conversations import service as conversations
 from app.delivery import outbox
 from app.delivery.announce import Announcer
@@ -44,6 +47,8 @@ ACCOUNT_CLEANUPS = (
     posts.delete_posts_of,
     pictures.on_user_deleted,
     push.delete_subscriptions_of,
+    channel_preferences.delete_preferences_of,
+    channel_deliveries.delete_deliveries_of,
 )
 
 
@@ -98,6 +103,10 @@ class Node:
             poll_interval=config["FANOUT_POLL_INTERVAL"],
         )
         self.consumes: bool = config["CONSUMER_ENABLED"]  # REST-only instances just publish
+        # Email (and push): a durable consumer group per channel, shared cluster-wide;
+        # run here when CHANNELS_ENABLED, else by `flask channels` (app/channels/cli.py).
+        self.channels = ChannelRunner(config, self.broker, instance_id=self.instance_id)
+        self.sends_channels: bool = config["CHANNELS_ENABLED"]
         self.started = False
 
     @property
@@ -122,9 +131,12 @@ class Node:
         self.fanout.start()
         if self.consumes:
             self.consumer.start()
+        if self.sends_channels:
+            self.channels.start()
         logger.info("Herald instance %s started", self.instance_id)
 
     def stop(self) -> None:
+        self.channels.stop()  # (`flask channels` starts them without the rest)
         if not self.started:
             return
         self.started = False

@@ -344,6 +344,57 @@ def saturation():
     return lines
 
 
+EMAIL_THROUGHPUT_HEADER = [
+    "digest window",
+    "users x broadcasts",
+    "notifications emailed",
+    "emails",
+    "seconds",
+    "notifications/s",
+    "**emails/s**",
+]
+EMAIL_LATENCY_HEADER = ["SMTP while probing", "p50 ms", "p95 ms", "p99 ms"]
+EMAIL_CONDITIONS = {
+    "baseline": "channels off (baseline)",
+    "saturated": "sender busy with a backlog",
+    "down": "SMTP server down (every send fails, retried)",
+}
+
+
+def email():
+    doc = _load("email")
+    if not doc:
+        return ["_No email result yet._"]
+    runs, probes = doc["result"]["throughput"], doc["result"]["latency"]
+    throughput = [
+        [
+            f"{r['digest_window_s']:g} s",
+            f"{r['users']} x {r['notifications'] // max(r['users'], 1)}",
+            f"{r['notifications_emailed']:,} / {r['notifications']:,}",
+            f"{r['emails']:,}",
+            r["seconds"],
+            r["notifications_per_second"],
+            f"**{r['emails_per_second']}**",
+        ]
+        for r in runs
+    ]
+    latency = [
+        [EMAIL_CONDITIONS.get(p["condition"], p["condition"])]
+        + [p["socket_latency_ms"].get(k) for k in ("p50", "p95", "p99")]
+        for p in probes
+    ]
+    return [
+        _env(doc),
+        "",
+        *_table(EMAIL_THROUGHPUT_HEADER, throughput),
+        "",
+        "Socket delivery (POST → frame) meanwhile:",
+        "",
+        *_table(EMAIL_LATENCY_HEADER, latency),
+        "",
+    ]
+
+
 def fanout_sockets_per_user_settings():
     """The K > 1 of every `latest-fanout-<broker>-<K>-per-user.json`, ascending."""
     found = {int(p.name.split("-")[-3]) for p in RESULTS.glob("latest-fanout-*-per-user.json")}
@@ -388,6 +439,9 @@ def regenerate():
         "### Saturation: 2,000 notifications from 20 senders to 100 sockets (issue 20)",
         "",
         *saturation(),
+        "### Email (the email channel → Mailpit; socket latency meanwhile)",
+        "",
+        *email(),
     ]
     text = DOC.read_text() if DOC.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
     head, rest = text.split(START, 1)

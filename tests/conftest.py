@@ -38,6 +38,15 @@ def promtool_build():
     build.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def mailpit_build():
+    """Mailpit (the SMTP server of tests/channels) builds from source in a minute or two on
+    a fresh machine: started at once, waited for by the `mailpit` fixture."""
+    build = BackgroundInstall("mailpit.sh")
+    yield build
+    build.stop()
+
+
 @pytest.fixture(scope="session")
 def mongodb_server():
     """The base URI of a MongoDB-protocol server (no database name)."""

@@ -246,7 +246,18 @@ def test_compose_config_refuses_a_missing_or_empty_required_variable(compose, na
 
 def test_compose_services_wait_for_healthy_dependencies(compose):
     services = normalized(compose, **REQUIRED)["services"]
-    assert set(services) == {"mongodb", "kafka", "rabbitmq", "herald", "prometheus", "grafana"}
+    assert set(services) == {
+        "mongodb",
+        "kafka",
+        "rabbitmq",
+        "herald",
+        "prometheus",
+        "grafana",
+        "mailpit",
+    }
+    assert services["mailpit"]["image"].startswith("axllent/mailpit:")
+    # Emails go to the Mailpit of this file unless SMTP_URL names a real provider.
+    assert urlsplit(services["herald"]["environment"]["SMTP_URL"]).hostname == "mailpit"
 
     herald = services["herald"]
     assert herald["build"]["context"] == str(ROOT)
@@ -338,9 +349,9 @@ def promtool_release():
     return "{}.{}.{}".format(*(int(part) for part in version.groups()))
 
 
-def test_prometheus_and_grafana_listen_on_loopback_only(compose):
+def test_prometheus_grafana_and_mailpit_listen_on_loopback_only(compose):
     services = normalized(compose, **REQUIRED)["services"]
-    for name, port in (("prometheus", 9090), ("grafana", 3000)):
+    for name, port in (("prometheus", 9090), ("grafana", 3000), ("mailpit", 8025)):
         (published,) = services[name]["ports"]
         assert published["target"] == port and published["host_ip"] == "127.0.0.1", name
 

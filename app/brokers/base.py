@@ -109,8 +109,13 @@ class Broker:
         """Publish several messages in order; return once the broker has them all."""
         raise NotImplementedError
 
-    def subscribe(self, topic: str, *, group: str) -> Subscription:
-        """A `Subscription` to `topic` for consumer group `group`."""
+    def subscribe(self, topic: str, *, group: str, durable: bool = False) -> Subscription:
+        """A `Subscription` to `topic` for consumer group `group`.
+
+        A `durable` group (a channel's, shared by every instance) keeps its place
+        however long nobody subscribes; an instance's own group may be dropped by
+        the broker once unused (RabbitMQ's queue_expires).
+        """
         raise NotImplementedError
 
     def check(self) -> None:

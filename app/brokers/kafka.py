@@ -325,7 +325,11 @@ class KafkaBroker(Broker):
         except TimeoutError as error:
             raise BrokerUnavailable(f"Kafka did not create {topic!r} in time") from error
 
-    def subscribe(self, topic, *, group):
+    def subscribe(self, topic, *, group, durable=False):
+        # Kafka keeps every group's committed offsets (offsets.retention.minutes, a week
+        # by default, after its last consumer left), so `durable` needs nothing more: a
+        # group resumes from its commits, and only a group new to a partition starts
+        # at its end ("latest").
         # Look again rather than trust the cache: a broker that is down fails here within
         # check_timeout instead of after a whole subscribe_timeout of waiting for a group.
         self._known_topics.discard(topic)

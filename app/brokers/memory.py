@@ -98,7 +98,8 @@ class MemoryBroker(Broker):
                     group.waiting.append(message)
             self.network.condition.notify_all()
 
-    def subscribe(self, topic, *, group):
+    def subscribe(self, topic, *, group, durable=False):
+        # Every group lives as long as the process: durable or not, it keeps its place.
         return MemorySubscription(self.network, topic, group)
 
     def backlog(self, topic, groups):

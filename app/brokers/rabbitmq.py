@@ -82,9 +82,8 @@ class RabbitMQSubscription(Subscription):
     def _declare_group_queue(self, topic, group, queue_expires):
         queue = f"{topic}.{group}"
         self.channel.exchange_declare(topic, exchange_type="fanout", durable=True)
-        self.channel.queue_declare(
-            queue, durable=True, arguments={"x-expires": int(queue_expires * 1000)}
-        )
+        arguments = {} if queue_expires is None else {"x-expires": int(queue_expires * 1000)}
+        self.channel.queue_declare(queue, durable=True, arguments=arguments)
         self.channel.queue_bind(queue, topic)
         return queue
 
@@ -228,13 +227,13 @@ class RabbitMQBroker(Broker):
                 self._publisher.reset()
                 raise
 
-    def subscribe(self, topic, *, group):
+    def subscribe(self, topic, *, group, durable=False):
         return RabbitMQSubscription(
             self.parameters,
             topic,
             group,
             prefetch_count=self.prefetch_count,
-            queue_expires=self.queue_expires,
+            queue_expires=None if durable else self.queue_expires,  # None: kept for good
         )
 
     def backlog(self, topic, groups):

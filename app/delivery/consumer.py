@@ -23,6 +23,11 @@ takes its entry out only after the broker acknowledged it. In that gap the
 notification would reach the client neither way, so after subscribing the
 consumer waits (`settle`) until nothing older than the subscription is still on
 its way out, and only then accepts sockets.
+
+The channels (`app.channels`) run one consumer each, named by `channel`, in a
+group shared by every instance and subscribed `durable`, so it resumes where it
+stopped. A dead letter names the consumer's channel, and a replayed one (header
+`herald-replay-for`) is taken only by the consumers of the channel it names.
 """
 
 import logging
@@ -67,12 +72,15 @@ class EventConsumer:
         max_attempts: int,
         base_delay: float,
         settle: Callable[[str], None] | None = None,
+        channel: str = dead_letters.SOCKET,
+        durable: bool = False,
     ) -> None:
         self.broker, self.handler = broker, handler
         self.topic, self.dead_letter_topic, self.group = topic, dead_letter_topic, group
         self.instance_id = instance_id
         self.max_attempts, self.base_delay = max(1, max_attempts), base_delay
         self.settle = settle  # settle(boundary id): returns once older ones are out
+        self.channel, self.durable = channel, durable
         self.subscribed = threading.Event()
         self._stopped = False
         self._lock = threading.Lock()
@@ -90,7 +98,9 @@ class EventConsumer:
         while not self._stopped:
             subscription = None
             try:
-                subscription = self.broker.subscribe(self.topic, group=self.group)
+                # (`durable` only when asked: the socket's call stays what it always was)
+                durable = {"durable": True} if self.durable else {}
+                subscription = self.broker.subscribe(self.topic, group=self.group, **durable)
                 if self.settle is not None:
                     self.settle(new_id())
                 self.subscribed.set()
@@ -129,6 +139,12 @@ class EventConsumer:
     def process(self, message: Message) -> None:
         """Take one message: deliver it now, hold it behind a retry, or dead-letter it."""
         entry = _InFlight(message)
+        replay_for = message.headers.get(dead_letters.REPLAY_FOR)
+        if replay_for is not None and replay_for != self.channel:
+            entry.done = True  # another channel's dead letter, replayed: not ours
+            with self._lock:
+                self._in_flight.append(entry)
+            return
         correlation.adopt(message.headers)  # its log lines carry the id of the request
         try:
             entry.event = events.decode(message.value)
@@ -225,12 +241,15 @@ class EventConsumer:
             attempts=attempts,
             instance_id=self.instance_id,
             letter_id=letter_id or new_id(),
+            channel=self.channel,
         )
         self.broker.publish(
             self.dead_letter_topic,
             message.value,
             key=message.key,
-            headers=dead_letters.dead_letter_headers(message, error=error, attempts=attempts),
+            headers=dead_letters.dead_letter_headers(
+                message, error=error, attempts=attempts, channel=self.channel
+            ),
         )
         self._finish(entry)
 

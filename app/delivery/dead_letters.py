@@ -3,6 +3,10 @@
 A dead letter is published to BROKER_DEAD_LETTER_TOPIC (for operators' own
 tools) and recorded here, so the admin API can list and replay it whatever the
 broker.
+
+Each names the channel whose consumer gave up (`socket`, or one of
+`app.channels`); a replay goes back to the topic with `herald-replay-for`
+naming that channel, so only that channel's consumers take it again.
 """
 
 import base64
@@ -16,6 +20,9 @@ from app.errors import Conflict, NotFound
 from app.ids import is_uuid
 from app.pagination import page_of
 
+SOCKET = "socket"  # the channel of the per-instance consumer that feeds the sockets
+REPLAY_FOR = "herald-replay-for"  # header: the channel a replayed message is for
+
 
 class DeadLetter(me.Document):
     id = me.StringField(primary_key=True)
@@ -26,6 +33,7 @@ class DeadLetter(me.Document):
     error = me.StringField(required=True)
     attempts = me.IntField(required=True)
     instance_id = me.StringField()
+    channel = me.StringField()  # None in letters older than channels: the socket's
     created_at = me.DateTimeField(required=True, default=now)
     replayed_at = me.DateTimeField()
 
@@ -36,7 +44,7 @@ class DeadLetter(me.Document):
         return base64.b64decode(self.payload)
 
 
-def record(message, *, error, attempts, instance_id, letter_id):
+def record(message, *, error, attempts, instance_id, letter_id, channel=SOCKET):
     """Store a dead letter; saving the same `letter_id` again overwrites it."""
     return DeadLetter(
         id=letter_id,
@@ -47,12 +55,14 @@ def record(message, *, error, attempts, instance_id, letter_id):
         error=error[:2000],
         attempts=attempts,
         instance_id=instance_id,
+        channel=channel,
     ).save()
 
 
-def dead_letter_headers(message, *, error, attempts):
+def dead_letter_headers(message, *, error, attempts, channel=SOCKET):
     return {
         **message.headers,
+        "herald-channel": channel,
         "herald-error": error[:500],
         "herald-attempts": str(attempts),
         "herald-original-topic": message.topic,
@@ -60,9 +70,17 @@ def dead_letter_headers(message, *, error, attempts):
     }
 
 
-def list_dead_letters(*, page, per_page, replayed=None):
-    """Dead letters, newest first."""
-    letters = DeadLetter.objects.order_by("-id")
+def _of_channel(letters, channel):
+    if channel is None:
+        return letters
+    if channel == SOCKET:
+        return letters.filter(channel__in=[SOCKET, None])
+    return letters.filter(channel=channel)
+
+
+def list_dead_letters(*, page, per_page, replayed=None, channel=None):
+    """Dead letters (of `channel`, or all), newest first."""
+    letters = _of_channel(DeadLetter.objects.order_by("-id"), channel)
     if replayed is not None:
         letters = letters.filter(replayed_at__exists=replayed)
     return page_of(letters, page=page, per_page=per_page)
@@ -83,10 +101,11 @@ def replay(*, broker, letter_id):
     return letter
 
 
-def replay_all(*, broker):
-    """Replay every dead letter that was not replayed yet and is well-formed; returns how many."""
+def replay_all(*, broker, channel=None):
+    """Replay every well-formed dead letter (of `channel`) not replayed yet; returns how many."""
     letters = []
-    for letter in DeadLetter.objects(replayed_at__exists=False).order_by("id"):
+    pending = _of_channel(DeadLetter.objects(replayed_at__exists=False), channel)
+    for letter in pending.order_by("id"):
         try:
             events.decode(letter.value)
         except events.MalformedEvent:
@@ -99,4 +118,5 @@ def replay_all(*, broker):
 
 
 def _outgoing(letter):
-    return OutgoingMessage(letter.topic, letter.value, key=letter.key, headers=dict(letter.headers))
+    headers = {**letter.headers, REPLAY_FOR: letter.channel or SOCKET}
+    return OutgoingMessage(letter.topic, letter.value, key=letter.key, headers=headers)

@@ -28,6 +28,10 @@ class DeadLetterSchema(ma.Schema):
     error = ma.fields.String(required=True)
     attempts = ma.fields.Integer(required=True)
     instanceId = ma.fields.String(attribute="instance_id", allow_none=True)
+    channel = ma.fields.Function(
+        lambda letter: letter.channel or dead_letters.SOCKET,
+        metadata={"description": "The channel whose consumer gave up: socket, email..."},
+    )
     createdAt = ma.fields.DateTime(attribute="created_at", required=True)
     replayedAt = ma.fields.DateTime(attribute="replayed_at", allow_none=True)
 
@@ -35,7 +39,13 @@ class DeadLetterSchema(ma.Schema):
 DeadLetterPageSchema = page_schema(DeadLetterSchema)
 
 
-class DeadLetterQuerySchema(PageArgsSchema):
+class ChannelQuerySchema(ma.Schema):
+    channel = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=32), metadata={"description": "Only this channel's"}
+    )
+
+
+class DeadLetterQuerySchema(PageArgsSchema, ChannelQuerySchema):
     replayed = ma.fields.Boolean(metadata={"description": "Only replayed (true) or pending"})
 
 
@@ -61,11 +71,12 @@ class DeadLetters(MethodView):
 @blp.route("/replay")
 class ReplayAll(MethodView):
     @blp.admin_only
+    @blp.arguments(ChannelQuerySchema, location="query")
     @blp.response(200, ReplayCountSchema)
     @blp.alt_response(503, schema=ErrorSchema, description="Broker unavailable")
-    def post(self):
-        """Replay every dead letter not replayed yet"""
-        return {"count": dead_letters.replay_all(broker=_broker())}
+    def post(self, query):
+        """Replay every dead letter (of one channel) not replayed yet"""
+        return {"count": dead_letters.replay_all(broker=_broker(), **query)}
 
 
 @blp.route("/<letter_id>/replay")

@@ -120,15 +120,18 @@ class PushFailed(Exception):
         return f"{self.outcome.failed} push(es) failed: {'; '.join(self.errors)}"
 
 
-def urgency_for(notification: dict) -> str:
-    config = current_app.config
+def urgency_for(notification: dict, config) -> str:
     urgency = config["PUSH_URGENCY_BY_TYPE"].get(notification.get("type") or "")
     return urgency if urgency in URGENCIES else config["PUSH_URGENCY"]
 
 
-def send_notification(notification: dict, user_id: str) -> PushOutcome:
-    """Push `notification` (as REST shows it) to each of `user_id`'s subscriptions."""
-    config = current_app.config
+def send_notification(notification: dict, user_id: str, *, config=None) -> PushOutcome:
+    """Push `notification` (as REST shows it) to each of `user_id`'s subscriptions.
+
+    `config` is the app's settings, by default the current app's (the push channel,
+    which runs outside any request, passes its own).
+    """
+    config = config if config is not None else current_app.config
     if not config["VAPID_PRIVATE_KEY"]:
         return PushOutcome(skipped="push is not configured (no VAPID_PRIVATE_KEY)")
     if config["PUSH_ONLY_WHEN_OFFLINE"] and presence.is_online(user_id):
@@ -150,7 +153,7 @@ def send_notification(notification: dict, user_id: str) -> PushOutcome:
             if not _claim(key, notification["id"], subscription):
                 outcome.already_sent += 1
                 continue
-            error = _push(session, subscription, key, body, notification)
+            error = _push(session, subscription, key, body, notification, config)
             if error is None:
                 outcome.sent += 1
             elif error == "gone":
@@ -196,9 +199,8 @@ class _Failure:
     retry_after: str | None = None
 
 
-def _push(session, subscription, key, body, notification):
+def _push(session, subscription, key, body, notification, config):
     """Send one push: None when the push service took it, "gone", or a `_Failure`."""
-    config = current_app.config
     if subscription.expiration_time and subscription.expiration_time < time.time() * 1000:
         return _gone(subscription, key, "expired")
     try:
@@ -209,7 +211,7 @@ def _push(session, subscription, key, body, notification):
             vapid_claims={"sub": config["VAPID_SUBJECT"]},
             content_encoding="aes128gcm",
             ttl=config["PUSH_TTL"],
-            headers={"Urgency": urgency_for(notification)},
+            headers={"Urgency": urgency_for(notification, config)},
             timeout=config["PUSH_TIMEOUT"],
             requests_session=session,
         )

@@ -6,6 +6,7 @@ import { LiveConnection } from "./connection.js";
 import { Conversations } from "./conversations.js";
 import { byId, showMessage } from "./dom.js";
 import { Inbox } from "./inbox.js";
+import { PreferencesPanel } from "./preferences.js";
 import { PresenceList } from "./presence.js";
 import { ProfilePanel } from "./profile.js";
 import { PushToggle } from "./push.js";
@@ -55,6 +56,7 @@ const profile = new ProfilePanel({
   onDeleted: () => leave("Your account was deleted.", { error: false }),
 });
 const push = new PushToggle({ api });
+const preferences = new PreferencesPanel({ api });
 const connection = new LiveConnection({
   api,
   // Notifications and messages share one id order: resume after the newest of either.
@@ -364,7 +366,12 @@ async function enter() {
   showView(true);
   byId("inbox-title").focus();
   try {
-    await Promise.all([loadNotifications(), conversations.load(), social.load()]);
+    await Promise.all([
+      loadNotifications(),
+      conversations.load(),
+      social.load(),
+      preferences.load(),
+    ]);
   } catch (error) {
     showMessage(byId("inbox-message"), `Could not load notifications: ${error.message}`, {
       error: true,
@@ -389,6 +396,7 @@ function leave(message = "", { error = Boolean(message) } = {}) {
   social.clear();
   presence.clear();
   profile.clear();
+  preferences.clear();
   showView(false);
   showMessage(byId("login-error"), message, { error });
   byId("login-username").focus();
@@ -417,6 +425,7 @@ onSubmit("topic-form", createTopic);
 onSubmit("profile-form", (form) => profile.save(form));
 onSubmit("picture-form", (form) => profile.upload(form));
 onSubmit("delete-account-form", (form) => profile.deleteAccount(form));
+onSubmit("preferences-form", (form) => preferences.save(form));
 byId("remove-picture").addEventListener("click", () => profile.removePicture());
 byId("retract").addEventListener("click", retractLastSent);
 byId("mark-all-read").addEventListener("click", markAllRead);
