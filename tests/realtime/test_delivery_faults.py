@@ -101,7 +101,10 @@ def test_a_starting_instance_gives_a_resuming_client_what_was_half_published(
         assert wait_until(second.node.consumer.subscribed.is_set, timeout=10)
         resumed = sockets(second.url, bob, since=seen["id"])
 
-    received = [f["data"]["id"] for f in resumed.drain(2.0) if f["type"] == "notification"]
+    # It comes (10 s: a loaded CI machine), and once.
+    first_frame = resumed.receive_type("notification")
+    later = [f for f in resumed.drain(1.0) if f["type"] == "notification"]
+    received = [f["data"]["id"] for f in [first_frame, *later] if f is not None]
     assert received == [half_published["id"]]
 
 
