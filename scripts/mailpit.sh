@@ -28,15 +28,8 @@ usage() {
     exit 2
 }
 
-find_go() {
-    if command -v go >/dev/null 2>&1; then
-        command -v go
-    elif [[ -x /usr/local/go/bin/go ]]; then
-        echo /usr/local/go/bin/go
-    else
-        die "go is not installed (needed once to build mailpit $MAILPIT_VERSION)"
-    fi
-}
+# shellcheck source=lib/go.sh
+. "$(dirname -- "${BASH_SOURCE[0]}")/lib/go.sh"
 
 installed() {
     [[ -x $BIN && -f $MARKER && $(cat "$MARKER") == "$MAILPIT_VERSION" ]]
@@ -47,12 +40,10 @@ cmd_install() {
         return 0
     fi
     mkdir -p -- "$(dirname -- "$BIN")"
-    # One build at a time (parallel test sessions); the loser finds it installed.
-    exec 9>"$BIN.lock"
-    flock 9
+    lock_build "$BIN"
     installed && return 0
     local go gobin started=$SECONDS
-    go=$(find_go)
+    go=$(find_go "mailpit $MAILPIT_VERSION")
     say "building $MAILPIT_MODULE@$MAILPIT_VERSION into ${BIN#"$ROOT"/}"
     gobin=$(mktemp -d)
     # GOWORK/GOFLAGS: keep a surrounding go.work or the caller's flags out of it.

@@ -1,5 +1,5 @@
 # go.sh - sourced by the scripts that build a Go tool once from the module proxy
-# (ferretdb.sh, compose.sh, promtool.sh): where the go command is, and one build
+# (ferretdb.sh, compose.sh, promtool.sh, mailpit.sh): where the go command is, and one build
 # at a time. The sourcing script defines die.
 
 # The go command (PATH, else the usual /usr/local/go); `$1` names what needs it.
