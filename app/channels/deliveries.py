@@ -13,6 +13,9 @@ from datetime import timedelta
 import mongoengine as me
 
 from app.clock import now
+from app.errors import NotFound
+from app.ids import is_uuid
+from app.notifications.models import Notification
 
 PENDING, SENDING, SENT, SKIPPED, FAILED, DEAD = (
     "pending",
@@ -108,6 +111,17 @@ def revive(delivery: Delivery) -> None:
 
 def of_notification(notification_id: str) -> list[Delivery]:
     return list(Delivery.objects(notification_id=notification_id).order_by("channel"))
+
+
+def log_of(notification_id: str, *, user_id: str, is_admin: bool) -> list[Delivery]:
+    """A notification's deliveries, for its recipient or an admin; anyone else gets the
+    404 of a notification that does not exist (as the notifications API answers)."""
+    query = Notification.objects(id=notification_id) if is_uuid(notification_id) else None
+    if query is not None and not is_admin:
+        query = query.filter(user_id=user_id)
+    if query is None or query.only("id").first() is None:
+        raise NotFound("No such notification.")
+    return of_notification(notification_id)
 
 
 def retry_at(attempts: int, base_delay: float):

@@ -8,9 +8,7 @@ from flask_jwt_extended import current_user
 
 from app.channels import deliveries, preferences, schemas
 from app.channels.email import compose, unsubscribe
-from app.errors import ErrorSchema, NotFound
-from app.ids import is_uuid
-from app.notifications.models import Notification
+from app.errors import ErrorSchema
 from app.security import Blueprint
 
 blp = Blueprint("channels", __name__, url_prefix="/api", description="Channels and preferences")
@@ -40,12 +38,10 @@ class Deliveries(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="Not the caller's notification")
     def get(self, notification_id):
         """How each channel delivered a notification (its recipient, or an admin)"""
-        query = Notification.objects(id=notification_id) if is_uuid(notification_id) else None
-        if query is not None and not current_user.is_admin:
-            query = query.filter(user_id=current_user.id)
-        if query is None or query.only("id").first() is None:
-            raise NotFound("No such notification.")
-        return {"items": deliveries.of_notification(notification_id)}
+        items = deliveries.log_of(
+            notification_id, user_id=current_user.id, is_admin=current_user.is_admin
+        )
+        return {"items": items}
 
 
 # The unsubscribe page is HTML and takes a form post (RFC 8058), so it is no /api route.

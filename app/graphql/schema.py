@@ -11,6 +11,7 @@ from strawberry.tools import merge_types
 from app.graphql import errors, limits
 from app.graphql.accounts import AccountMutations, AccountQueries
 from app.graphql.audiences import AudienceMutations, AudienceQueries
+from app.graphql.channels import ChannelMutations, ChannelQueries
 from app.graphql.conversations import ConversationMutations, ConversationQueries
 from app.graphql.notifications import NotificationMutations, NotificationQueries
 from app.graphql.social import SocialMutations, SocialQueries
@@ -18,7 +19,14 @@ from app.graphql.subscriptions import Subscription
 
 Query = merge_types(
     "Query",
-    (AccountQueries, NotificationQueries, AudienceQueries, SocialQueries, ConversationQueries),
+    (
+        AccountQueries,
+        NotificationQueries,
+        AudienceQueries,
+        SocialQueries,
+        ConversationQueries,
+        ChannelQueries,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -28,6 +36,7 @@ Mutation = merge_types(
         AudienceMutations,
         SocialMutations,
         ConversationMutations,
+        ChannelMutations,
     ),
 )
 
