@@ -13,6 +13,7 @@ from app.graphql.accounts import AccountMutations, AccountQueries
 from app.graphql.audiences import AudienceMutations, AudienceQueries
 from app.graphql.channels import ChannelMutations, ChannelQueries
 from app.graphql.conversations import ConversationMutations, ConversationQueries
+from app.graphql.dead_letters import DeadLetterMutations, DeadLetterQueries
 from app.graphql.notifications import NotificationMutations, NotificationQueries
 from app.graphql.social import SocialMutations, SocialQueries
 from app.graphql.subscriptions import Subscription
@@ -26,6 +27,7 @@ Query = merge_types(
         SocialQueries,
         ConversationQueries,
         ChannelQueries,
+        DeadLetterQueries,
     ),
 )
 Mutation = merge_types(
@@ -37,6 +39,7 @@ Mutation = merge_types(
         SocialMutations,
         ConversationMutations,
         ChannelMutations,
+        DeadLetterMutations,
     ),
 )
 
