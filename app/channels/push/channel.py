@@ -10,12 +10,14 @@ that fails (429, 5xx, unreachable) raises: the channel's consumer retries with
 backoff and, after RETRY_MAX_ATTEMPTS, dead-letters it with the channel named;
 the delivery then shows `dead` until an admin replays it.
 
-Without VAPID_PRIVATE_KEY push is off: nothing is attempted and nothing recorded.
+Without VAPID_PRIVATE_KEY push is off, and a recipient without a device has nothing
+to push: then nothing is attempted and nothing recorded.
 """
 
 from app.channels import deliveries
 from app.channels.base import Channel
 from app.channels.deliveries import Delivery
+from app.channels.push.models import PushSubscription
 from app.channels.push.service import PushFailed, send_notification
 from app.clock import now
 
@@ -29,6 +31,8 @@ class PushChannel(Channel):
         data = self.notification_of(event)
         if data is None or not self.config["VAPID_PRIVATE_KEY"]:
             return
+        if not PushSubscription.objects(user_id=data["userId"]).only("id").first():
+            return  # no device: nothing to push, nor to log (one query, not five)
         fields = {
             "notification_id": data["id"],
             "user_id": data["userId"],
