@@ -11,13 +11,15 @@ from tests.support.clients import Api, wait_until
 from tests.support.services import ROOT, free_port
 
 
-def start_run_script(port, store_port, store_dir, log):
+def start_run_script(port, store_port, store_dir, log, mail_ports):
     env = {
         **os.environ,
         "PORT": str(port),
         "STORE_PORT": str(store_port),
         "STORE_DIR": str(store_dir),
         "VAPID_KEY_FILE": str(store_dir.parent / "vapid-private-key"),
+        "MAILPIT_SMTP_PORT": str(mail_ports[0]),
+        "MAILPIT_UI_PORT": str(mail_ports[1]),
         "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
     }
     for name in ("MONGODB_URI", "BROKER_URL", "HERALD_ENV"):
@@ -43,6 +45,14 @@ def start_run_script(port, store_port, store_dir, log):
     return process, Api(url)
 
 
+def emails_to(ui_port, address):
+    try:
+        answer = requests.get(f"http://127.0.0.1:{ui_port}/api/v1/messages", timeout=2).json()
+    except (requests.RequestException, ValueError):
+        return []
+    return [m for m in answer["messages"] if address in (to["Address"] for to in m["To"])]
+
+
 def stop(process):
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(60)
@@ -50,12 +60,15 @@ def stop(process):
 
 def test_run_serves_herald_and_a_restart_keeps_users_and_notifications(tmp_path):
     port, store_port, store_dir = free_port(), free_port(), tmp_path / "store"
+    mail_ports = (free_port(), free_port())
     with open(tmp_path / "run.log", "wb") as log:
-        process, api = start_run_script(port, store_port, store_dir, log)
+        process, api = start_run_script(port, store_port, store_dir, log, mail_ports)
         try:
             alice, bob = api.register("alice"), api.register("bob")
             sent = api.notify(alice, bob, "still here after a restart")
             push_key = api.get("/api/push/vapid-public-key").json()["publicKey"]
+            # Bob is offline: the email reaches the Mailpit that run.sh started.
+            assert wait_until(lambda: emails_to(mail_ports[1], bob.email), 60), "no email"
         finally:
             stop(process)
         assert (
@@ -67,7 +80,7 @@ def test_run_serves_herald_and_a_restart_keeps_users_and_notifications(tmp_path)
             != 0
         ), "run.sh left its store running"
 
-        process, api = start_run_script(port, store_port, store_dir, log)
+        process, api = start_run_script(port, store_port, store_dir, log, mail_ports)
         try:
             again = api.login(bob.id, bob.username, bob.email, bob.password)
             items = api.get("/api/notifications", account=again).json()["items"]
