@@ -18,7 +18,6 @@ MAILPIT_MODULE=github.com/axllent/mailpit
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 BIN="$ROOT/.cache/bin/mailpit"
-MARKER="$BIN.version"
 
 say() { printf 'mailpit: %s\n' "$*" >&2; }
 die() { printf 'mailpit: error: %s\n' "$*" >&2; exit 1; }
@@ -32,28 +31,11 @@ usage() {
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib/go.sh"
 
 installed() {
-    [[ -x $BIN && -f $MARKER && $(cat "$MARKER") == "$MAILPIT_VERSION" ]]
+    tool_installed "$BIN" "$MAILPIT_VERSION"
 }
 
 cmd_install() {
-    if installed; then
-        return 0
-    fi
-    mkdir -p -- "$(dirname -- "$BIN")"
-    lock_build "$BIN"
-    installed && return 0
-    local go gobin started=$SECONDS
-    go=$(find_go "mailpit $MAILPIT_VERSION")
-    say "building $MAILPIT_MODULE@$MAILPIT_VERSION into ${BIN#"$ROOT"/}"
-    gobin=$(mktemp -d)
-    # GOWORK/GOFLAGS: keep a surrounding go.work or the caller's flags out of it.
-    (cd /tmp && GOWORK=off GOFLAGS= CGO_ENABLED=0 GOBIN="$gobin" "$go" install -trimpath \
-        -ldflags "-s -w" "$MAILPIT_MODULE@$MAILPIT_VERSION") ||
-        { rm -rf -- "$gobin"; die "go install mailpit failed"; }
-    mv -f -- "$gobin/mailpit" "$BIN"
-    rm -rf -- "$gobin"
-    echo "$MAILPIT_VERSION" >"$MARKER"
-    say "installed mailpit ($MAILPIT_VERSION) in $((SECONDS - started)) s"
+    go_install_tool mailpit "$MAILPIT_MODULE" "$MAILPIT_VERSION" "$BIN"
 }
 
 (($#)) || usage

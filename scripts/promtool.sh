@@ -19,7 +19,6 @@ PROMETHEUS_MODULE=github.com/prometheus/prometheus
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 BIN="$ROOT/.cache/bin/promtool"
-MARKER="$BIN.version"
 
 say() { printf 'promtool: %s\n' "$*" >&2; }
 die() { printf 'promtool: error: %s\n' "$*" >&2; exit 1; }
@@ -33,29 +32,11 @@ usage() {
 . "$(dirname -- "${BASH_SOURCE[0]}")/lib/go.sh"
 
 installed() {
-    [[ -x $BIN && -f $MARKER && $(cat "$MARKER") == "$PROMETHEUS_MODULE_VERSION" ]]
+    tool_installed "$BIN" "$PROMETHEUS_MODULE_VERSION"
 }
 
 cmd_install() {
-    if installed; then
-        return 0
-    fi
-    mkdir -p -- "$(dirname -- "$BIN")"
-    # One build at a time (parallel test sessions); the loser finds it installed.
-    lock_build "$BIN"
-    installed && return 0
-    local go gobin started=$SECONDS
-    go=$(find_go "promtool $PROMETHEUS_MODULE_VERSION")
-    say "building $PROMETHEUS_MODULE/cmd/promtool@$PROMETHEUS_MODULE_VERSION into ${BIN#"$ROOT"/}"
-    gobin=$(mktemp -d)
-    # GOWORK/GOFLAGS: keep a surrounding go.work or the caller's flags out of it.
-    (cd /tmp && GOWORK=off GOFLAGS= CGO_ENABLED=0 GOBIN="$gobin" "$go" install -trimpath \
-        -ldflags "-s -w" "$PROMETHEUS_MODULE/cmd/promtool@$PROMETHEUS_MODULE_VERSION") ||
-        { rm -rf -- "$gobin"; die "go install promtool failed"; }
-    mv -f -- "$gobin/promtool" "$BIN"
-    rm -rf -- "$gobin"
-    echo "$PROMETHEUS_MODULE_VERSION" >"$MARKER"
-    say "installed promtool ($PROMETHEUS_MODULE_VERSION) in $((SECONDS - started)) s"
+    go_install_tool promtool "$PROMETHEUS_MODULE/cmd/promtool" "$PROMETHEUS_MODULE_VERSION" "$BIN"
 }
 
 (($#)) || usage
